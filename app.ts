@@ -1,0 +1,37 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
+import type { Config, Protocol } from './lib/config.ts'
+import dbPlugin from './plugins/db.ts'
+import eventsPlugin from './plugins/events.ts'
+import httpPlugin from './plugins/http.ts'
+import roomsPlugin from './plugins/rooms.ts'
+import a2aRoutes from './routes/a2a/index.ts'
+
+export interface AppOptions {
+  /** Fastify logger options (tests pass false). */
+  logger?: FastifyServerOptions['logger']
+  /** Clock for the room service (tests move it). */
+  clock?: () => Date
+}
+
+/** One encapsulated plugin per protocol, registered only when enabled. */
+const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> = {
+  a2a: a2aRoutes,
+}
+
+/** Builds the whole server from a validated config; used by server.ts and the tests. */
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: Boolean(config.baseUrl),
+  })
+  await app.register(httpPlugin, { config })
+  await app.register(dbPlugin, { config })
+  await app.register(eventsPlugin)
+  await app.register(roomsPlugin, { config, clock: opts.clock })
+  for (const protocol of config.protocols) {
+    const routes = ROUTES[protocol]
+    if (routes) await app.register(routes, { config })
+  }
+  return app
+}

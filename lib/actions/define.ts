@@ -1,0 +1,78 @@
+import type { Static, TObject, TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+import Value from 'typebox/value'
+import { errors } from '../errors.ts'
+import type { Result, RoomService } from '../rooms/service.ts'
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean
+  destructiveHint: boolean
+  idempotentHint: boolean
+  openWorldHint: boolean
+}
+
+/** One action, declared once: every surface, the docs and the agent card are generated from these. */
+export interface ActionDef<P extends TObject = TObject, R extends TObject = TObject> {
+  /** A2A action name, e.g. `room.create`. */
+  name: string
+  /** Short A2A alias, e.g. `create`. */
+  alias: string
+  /** MCP tool name, or null where MCP has something else (help → server instructions). */
+  tool: string | null
+  title: string
+  description: string
+  params: P
+  result: R
+  /** A2A: which parameter `message.contextId` fills, and which one `parts[0].text` fills. */
+  a2a: { context?: keyof Static<P> & string; text?: keyof Static<P> & string }
+  /**
+   * MCP: `session` — agentToken comes from the session, not the tool's arguments; `bind` — the result's
+   * agentToken is remembered by the session; `roomDefault` — roomId defaults to the session's room.
+   */
+  mcp: { session?: boolean; bind?: boolean; roomDefault?: boolean }
+  annotations: ToolAnnotations
+  run(service: RoomService, params: Static<P>, signal?: AbortSignal): Promise<Result<Static<R>>>
+}
+
+export const defineAction = <P extends TObject, R extends TObject>(def: ActionDef<P, R>): ActionDef<P, R> => def
+
+const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>()
+const compile = (schema: TSchema) => {
+  let c = compiled.get(schema)
+  if (!c) compiled.set(schema, (c = Compile(schema)))
+  return c
+}
+
+/** Coerces, defaults and checks raw parameters; a failure names the parameter. */
+export function validateParams<P extends TObject>(def: ActionDef<P, TObject>, raw: Record<string, unknown>): Static<P> {
+  const input: Record<string, unknown> = {}
+  for (const key of Object.keys(def.params.properties)) {
+    const v = Object.hasOwn(raw, key) ? raw[key] : undefined
+    // Empty values mean "not given": the reference's clients send "" for absent fields.
+    if (v !== undefined && v !== null && v !== '') input[key] = v
+  }
+  for (const key of (def.params.required ?? []) as string[]) if (!(key in input)) throw errors.missing(key)
+  const value = Value.Default(def.params, Value.Convert(def.params, input)) as Record<string, unknown>
+  const check = compile(def.params)
+  if (check.Check(value)) return value as Static<P>
+  const first = [...check.Errors(value)].find((e) => e.instancePath) ?? [...check.Errors(value)][0]
+  const param = first?.instancePath.split('/')[1] ?? 'params'
+  throw errors.invalid(param, describe(def.params.properties[param] as TSchema | undefined))
+}
+
+function describe(schema: TSchema | undefined): string {
+  const s = (schema ?? {}) as Record<string, unknown>
+  if (Array.isArray(s.enum)) return `must be one of ${s.enum.join(', ')}`
+  if (s.type === 'integer' || s.type === 'number') {
+    const kind = s.type === 'integer' ? 'an integer' : 'a number'
+    if (s.minimum !== undefined && s.maximum !== undefined) return `must be ${kind} from ${s.minimum} to ${s.maximum}`
+    if (s.minimum !== undefined) return `must be ${kind} ≥ ${s.minimum}`
+    return `must be ${kind}`
+  }
+  if (s.type === 'boolean') return 'must be true or false'
+  if (s.type === 'string') {
+    if (s.maxLength !== undefined) return `must be a string of ${s.minLength ?? 0} to ${s.maxLength} characters`
+    return 'must be a non-empty string'
+  }
+  return 'is invalid'
+}

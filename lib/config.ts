@@ -1,0 +1,83 @@
+import path from 'node:path'
+import { Type, type Static, type TSchema } from 'typebox'
+import Value from 'typebox/value'
+
+export const PROTOCOLS = ['a2a', 'mcp', 'sse', 'git', 'web'] as const
+export type Protocol = (typeof PROTOCOLS)[number]
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 })
+const Bool = Type.Boolean()
+const Positive = Type.Number({ exclusiveMinimum: 0 })
+const Count = Type.Integer({ minimum: 1 })
+
+/** Every setting: its environment variable, schema and default. The config type is derived from this table. */
+const FIELDS = {
+  port: { env: 'PORT', schema: Port, default: 3000 },
+  host: { env: 'HOST', schema: Type.String({ minLength: 1 }), default: '127.0.0.1' },
+  databaseUrl: { env: 'DATABASE_URL', schema: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })) },
+  dataDir: { env: 'DATA_DIR', schema: Type.String({ minLength: 1 }), default: './data' },
+  reposDir: { env: 'REPOS_DIR', schema: Type.Optional(Type.String({ minLength: 1 })) },
+  baseUrl: { env: 'BASE_URL', schema: Type.Optional(Type.String({ pattern: '^https?://[^/]+' })) },
+  protocols: { env: 'PROTOCOLS', schema: Type.Array(Type.Enum([...PROTOCOLS])), default: [...PROTOCOLS] },
+  mcpPort: { env: 'MCP_PORT', schema: Type.Optional(Port) },
+  roomTtlDays: { env: 'ROOM_TTL_DAYS', schema: Positive, default: 7 },
+  reaperIntervalSeconds: { env: 'REAPER_INTERVAL_SECONDS', schema: Positive, default: 3600 },
+  allowPrivateEndpoints: { env: 'ALLOW_PRIVATE_ENDPOINTS', schema: Bool, default: false },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    schema: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+  },
+  maxMessageChars: { env: 'MAX_MESSAGE_CHARS', schema: Count, default: 32000 },
+  bodyLimitBytes: { env: 'BODY_LIMIT_BYTES', schema: Count, default: 1024 * 1024 },
+  gitMaxPushBytes: { env: 'GIT_MAX_PUSH_BYTES', schema: Count, default: 512 * 1024 * 1024 },
+} satisfies Record<string, { env: string; schema: TSchema; default?: unknown }>
+
+type Fields = typeof FIELDS
+export const ConfigSchema = Type.Object(
+  Object.fromEntries(Object.entries(FIELDS).map(([k, f]) => [k, f.schema])) as { [K in keyof Fields]: Fields[K]['schema'] },
+)
+export type Config = Static<typeof ConfigSchema> & { reposDir: string }
+
+export class ConfigError extends Error {}
+
+function parseEnv(key: keyof Fields, raw: string): unknown {
+  if (key === 'protocols') return raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  if (key === 'allowPrivateEndpoints') {
+    const v = raw.trim().toLowerCase()
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true
+    if (['0', 'false', 'no', 'off', ''].includes(v)) return false
+    return raw
+  }
+  const schema = FIELDS[key].schema as TSchema & { type?: string }
+  if (schema.type === 'integer' || schema.type === 'number') return raw.trim() === '' ? raw : Number(raw)
+  return raw
+}
+
+/** Builds the config from environment variables plus overrides; throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const out: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(FIELDS) as [keyof Fields, Fields[keyof Fields]][]) {
+    const raw = env[field.env]
+    let value: unknown = key in overrides ? overrides[key] : raw !== undefined && raw !== '' ? parseEnv(key, raw) : undefined
+    if (value === undefined && 'default' in field) value = structuredClone(field.default)
+    if (value !== undefined && !Value.Check(field.schema, value)) {
+      throw new ConfigError(`Invalid ${field.env}: ${JSON.stringify(raw ?? value)} (${describe(field.schema)})`)
+    }
+    if (value !== undefined) out[key] = value
+  }
+  const config = out as Config
+  config.reposDir = config.reposDir ?? path.join(config.dataDir, 'repos')
+  return config
+}
+
+function describe(schema: TSchema): string {
+  const s = schema as Record<string, unknown>
+  if (s.enum) return `one of ${(s.enum as string[]).join(', ')}`
+  if (s.type === 'array') return `a comma list of ${((s.items as Record<string, unknown>).enum as string[]).join(', ')}`
+  if (s.type === 'boolean') return 'expected 1/0 or true/false'
+  if (s.pattern) return `must match ${s.pattern}`
+  if (s.type === 'integer') return `expected an integer${s.minimum !== undefined ? ` ≥ ${s.minimum}` : ''}${s.maximum !== undefined ? ` ≤ ${s.maximum}` : ''}`
+  if (s.type === 'number') return 'expected a positive number'
+  return 'expected a non-empty string'
+}

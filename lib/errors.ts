@@ -1,0 +1,65 @@
+/** Action errors: a stable machine code plus the contract's human phrase. */
+export const ERROR_CODES = [
+  'ROOM_NOT_FOUND',
+  'INVALID_PASSWORD',
+  'ROOM_EXISTS',
+  'ROOM_PASSWORD_REQUIRED',
+  'ROOM_NAME_RESERVED',
+  'AGENT_NAME_TAKEN',
+  'INVALID_TOKEN',
+  'TOKEN_WRONG_ROOM',
+  'ADMIN_REQUIRED',
+  'CHANNEL_ADMIN_ONLY',
+  'LAST_ADMIN',
+  'CANNOT_KICK_SELF',
+  'AGENT_NOT_FOUND',
+  'NOTHING_TO_UPDATE',
+  'NOT_JOINED',
+  'UNKNOWN_ACTION',
+  'MISSING_PARAMETER',
+  'INVALID_PARAMETER',
+  'ROOM_FULL',
+  'RATE_LIMITED',
+  'UNAVAILABLE',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export class ActionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ActionError'
+  }
+}
+
+const fail = (code: ErrorCode, message: string) => new ActionError(code, message)
+
+export const errors = {
+  roomNotFound: (x: string) => fail('ROOM_NOT_FOUND', `Room not found: ${x}`),
+  invalidPassword: () => fail('INVALID_PASSWORD', 'Invalid room password'),
+  roomExists: (name: string) => fail('ROOM_EXISTS', `Room "${name}" already exists`),
+  passwordRequired: (name: string) =>
+    fail('ROOM_PASSWORD_REQUIRED', `Password-protected room "${name}" already exists. You must provide a password.`),
+  reserved: (name: string) => fail('ROOM_NAME_RESERVED', `Room name "${name}" is reserved.`),
+  nameTaken: (a: string) =>
+    fail(
+      'AGENT_NAME_TAKEN',
+      `Agent name "${a}" is already taken in this room. If you own this name, use your agentToken to reconnect.`,
+    ),
+  invalidToken: () => fail('INVALID_TOKEN', 'Invalid agentToken'),
+  wrongRoom: () => fail('TOKEN_WRONG_ROOM', 'agentToken does not belong to this room'),
+  adminRequired: () => fail('ADMIN_REQUIRED', 'Admin role required'),
+  channelAdminOnly: () => fail('CHANNEL_ADMIN_ONLY', 'Only admins can post in channels'),
+  lastAdmin: () => fail('LAST_ADMIN', 'Cannot demote the last admin'),
+  kickSelf: () => fail('CANNOT_KICK_SELF', 'Cannot kick yourself'),
+  agentNotFound: (a: string) => fail('AGENT_NOT_FOUND', `Agent "${a}" not found in room`),
+  nothingToUpdate: () => fail('NOTHING_TO_UPDATE', 'At least one of description or type must be provided'),
+  notJoined: () => fail('NOT_JOINED', 'Not joined to any room. Call joinRoom first.'),
+  unknownAction: (x: string) => fail('UNKNOWN_ACTION', `Unknown action: ${x}`),
+  missing: (param: string) => fail('MISSING_PARAMETER', `${param} is required`),
+  invalid: (param: string, why: string) => fail('INVALID_PARAMETER', `${param} ${why}`),
+  roomFull: (max: number) => fail('ROOM_FULL', `Room is full (at most ${max} agents)`),
+  unavailable: () => fail('UNAVAILABLE', 'Service temporarily unavailable, try again shortly'),
+}

@@ -1,0 +1,165 @@
+// Validates and indexes a received pack: trailer, object count, size and delta-depth limits, connectivity.
+import { createHash } from 'node:crypto';
+import { crc32, inflateSync } from 'node:zlib';
+import { applyDelta, DeltaError, deltaResultSize } from './delta.ts';
+import { hashObject, referencedIds } from './objects.ts';
+import type { ObjectStore } from './odb.ts';
+import type { IndexEntry } from './pack-index.ts';
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts';
+import type { ObjectType } from './pack-format.ts';
+
+export class PackError extends Error {}
+
+export interface PackLimits {
+  /** Largest single object, inflated. */
+  maxObjectSize: number;
+  /** Sum of all inflated objects and deltas in one pack. */
+  maxInflated: number;
+  maxDeltaDepth: number;
+}
+
+export const DEFAULT_LIMITS: PackLimits = { maxObjectSize: 512 * 2 ** 20, maxInflated: 4 * 2 ** 30, maxDeltaDepth: 1000 };
+
+export interface IndexedPack {
+  entries: IndexEntry[];
+  checksum: Buffer;
+  /** Object ids in the pack with their types. */
+  objects: Map<string, ObjectType>;
+}
+
+interface Entry {
+  pos: number;
+  end: number;
+  dataAt: number;
+  type: number;
+  size: number;
+  crc: number;
+  base?: number | string;
+  oid?: string;
+}
+
+function inflateEntry(buf: Buffer, e: { dataAt: number; size: number }, limit: number): { data: Buffer; used: number } {
+  try {
+    const r = inflateSync(buf.subarray(e.dataAt, limit), { info: true, maxOutputLength: Math.max(1, e.size) }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    if (r.buffer.length !== e.size) throw new PackError('object size does not match its header');
+    return { data: r.buffer, used: r.engine.bytesWritten };
+  } catch (err) {
+    if (err instanceof PackError) throw err;
+    throw new PackError('corrupt or truncated pack entry');
+  }
+}
+
+export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DEFAULT_LIMITS): IndexedPack {
+  if (buf.length < 32 || buf.toString('latin1', 0, 4) !== 'PACK') throw new PackError('not a pack');
+  const version = buf.readUInt32BE(4);
+  if (version !== 2 && version !== 3) throw new PackError('unsupported pack version');
+  const count = buf.readUInt32BE(8);
+  const bodyEnd = buf.length - 20;
+  const checksum = buf.subarray(bodyEnd);
+  if (!createHash('sha1').update(buf.subarray(0, bodyEnd)).digest().equals(checksum)) throw new PackError('pack checksum mismatch');
+  if (count > (bodyEnd - 12) / 2) throw new PackError('object count larger than the pack');
+
+  const entries: Entry[] = [];
+  const byPos = new Map<number, Entry>();
+  const objects = new Map<string, ObjectType>();
+  const referenced = new Set<string>();
+  let inflated = 0;
+  const charge = (n: number) => {
+    if (n > limits.maxObjectSize) throw new PackError('object exceeds the size limit');
+    inflated += n;
+    if (inflated > limits.maxInflated) throw new PackError('pack inflates beyond the size limit');
+  };
+  const found = (e: Entry, type: ObjectType, data: Buffer) => {
+    const oid = hashObject(type, data);
+    if (objects.has(oid)) throw new PackError(`duplicate object ${oid}`);
+    e.oid = oid;
+    objects.set(oid, type);
+    try {
+      for (const r of referencedIds(type, data)) referenced.add(r);
+    } catch {
+      throw new PackError(`malformed ${type} ${oid}`);
+    }
+  };
+
+  // Pass 1: entry boundaries, whole objects hashed.
+  let pos = 12;
+  for (let i = 0; i < count; i++) {
+    const h = readEntryHeader(buf.subarray(0, bodyEnd), pos);
+    if (!h) throw new PackError('truncated pack');
+    const e: Entry = { pos, end: 0, dataAt: pos + h.headerLen, type: h.type, size: h.size, crc: 0 };
+    charge(h.size);
+    const { data, used } = inflateEntry(buf, e, bodyEnd);
+    e.end = e.dataAt + used;
+    e.crc = crc32(buf.subarray(pos, e.end));
+    if (h.type === OBJ_OFS_DELTA || h.type === OBJ_REF_DELTA) {
+      e.base = h.type === OBJ_OFS_DELTA ? h.baseOffset! : h.baseOid!;
+      try {
+        charge(deltaResultSize(data));
+      } catch (err) {
+        throw err instanceof PackError ? err : new PackError('corrupt delta');
+      }
+    } else {
+      const type = TYPE_NAMES[h.type];
+      if (!type) throw new PackError('bad object type');
+      found(e, type, data);
+    }
+    entries.push(e);
+    byPos.set(pos, e);
+    pos = e.end;
+  }
+  if (pos !== bodyEnd) throw new PackError('pack has more data than its object count');
+
+  // Pass 2: resolve deltas depth-first from each base.
+  const children = new Map<number | string, Entry[]>();
+  for (const e of entries) {
+    if (e.base === undefined) continue;
+    if (typeof e.base === 'number' && !byPos.has(e.base)) throw new PackError('ofs-delta base is not an entry');
+    const list = children.get(e.base);
+    if (list) list.push(e);
+    else children.set(e.base, [e]);
+  }
+  let resolved = 0;
+  const resolveFrom = (root: Entry, type: ObjectType, data: Buffer) => {
+    const stack: { e: Entry; data: Buffer; depth: number }[] = [{ e: root, data, depth: 0 }];
+    while (stack.length) {
+      const { e, data: base, depth } = stack.pop()!;
+      for (const key of [e.pos, e.oid!]) {
+        const kids = children.get(key);
+        if (!kids) continue;
+        children.delete(key);
+        if (depth + 1 > limits.maxDeltaDepth) throw new PackError('delta chain too deep');
+        for (const kid of kids) {
+          const delta = inflateEntry(buf, kid, kid.end).data;
+          let out: Buffer;
+          try {
+            out = applyDelta(base, delta, limits.maxObjectSize);
+          } catch (err) {
+            throw new PackError(err instanceof DeltaError ? err.message : 'bad delta');
+          }
+          found(kid, type, out);
+          resolved++;
+          stack.push({ e: kid, data: out, depth: depth + 1 });
+        }
+      }
+    }
+  };
+  for (const e of entries) {
+    if (e.base !== undefined || !(children.has(e.pos) || children.has(e.oid!))) continue;
+    resolveFrom(e, TYPE_NAMES[e.type], inflateEntry(buf, e, e.end).data);
+  }
+  const unresolved = entries.filter((e) => e.oid === undefined);
+  if (unresolved.length) {
+    const external = unresolved.find((e) => typeof e.base === 'string' && odb.has(e.base));
+    throw new PackError(external ? 'thin packs are not accepted' : 'unresolved deltas');
+  }
+
+  for (const id of referenced) if (!objects.has(id) && !odb.has(id)) throw new PackError(`missing object ${id}`);
+  return {
+    entries: entries.map((e) => ({ oid: Buffer.from(e.oid!, 'hex'), offset: e.pos, crc: e.crc })),
+    checksum: Buffer.from(checksum),
+    objects,
+  };
+}

@@ -1,0 +1,60 @@
+// A bare repository directory: creation on first use and a small cache of open object stores.
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ObjectStore } from './odb.ts';
+
+export class Repo {
+  readonly odb: ObjectStore;
+  constructor(readonly dir: string) {
+    this.odb = new ObjectStore(join(dir, 'objects'));
+  }
+}
+
+const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
+
+/** Creates a bare repository with HEAD -> refs/heads/main unless it exists. */
+export function initRepo(dir: string): void {
+  if (existsSync(join(dir, 'HEAD'))) return;
+  const tmp = `${dir}.init-${randomBytes(6).toString('hex')}`;
+  mkdirSync(dirname(dir), { recursive: true });
+  for (const d of ['objects/pack', 'objects/info', 'refs/heads', 'refs/tags']) mkdirSync(join(tmp, d), { recursive: true });
+  writeFileSync(join(tmp, 'HEAD'), 'ref: refs/heads/main\n');
+  writeFileSync(join(tmp, 'config'), CONFIG);
+  writeFileSync(join(tmp, 'description'), 'Convene room repository\n');
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(dir, 'HEAD'))) throw err;
+  }
+}
+
+const open = new Map<string, Repo>();
+const MAX_OPEN = 32;
+
+/** Opens (creating if needed) a repository, reusing its object store between requests. */
+export function openRepo(dir: string): Repo {
+  let repo = open.get(dir);
+  if (repo) {
+    open.delete(dir);
+  } else {
+    initRepo(dir);
+    repo = new Repo(dir);
+  }
+  open.set(dir, repo);
+  for (const [k, r] of open) {
+    if (open.size <= MAX_OPEN) break;
+    r.odb.close();
+    open.delete(k);
+  }
+  repo.odb.refresh();
+  return repo;
+}
+
+/** Deletes a repository from disk (room expiry). */
+export function deleteRepo(dir: string): void {
+  open.get(dir)?.odb.close();
+  open.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}

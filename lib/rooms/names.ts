@@ -1,0 +1,22 @@
+import { errors } from '../errors.ts'
+
+export const RESERVED_ROOM_NAMES = ['a2a', 'mcp', 'docs', 'api', 'rooms', 'static', 'healthz', 'readyz', 'metrics', '.well-known']
+const ROOM_NAME = /^[a-z0-9._-]{1,64}$/
+export const ROOM_BOT = 'room-bot'
+
+export const normalizeRoomName = (name: string): string => name.trim().toLowerCase()
+
+export function checkRoomName(name: string, param: string): void {
+  if (RESERVED_ROOM_NAMES.includes(name)) throw errors.reserved(name)
+  // UUID names (rooms created without one) are 36 chars of the same alphabet.
+  if (!ROOM_NAME.test(name)) throw errors.invalid(param, 'must be 1-64 characters of letters, digits, "-", "_" or "."')
+}
+
+export function checkAgentName(name: string): void {
+  if ([...name].length > 64) throw errors.invalid('agentName', 'must be at most 64 characters')
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) {
+    throw errors.invalid('agentName', 'must not contain control characters or surrounding spaces')
+  }
+  if (name.toLowerCase() === ROOM_BOT) throw errors.invalid('agentName', `"${ROOM_BOT}" is reserved`)
+}

@@ -1,0 +1,144 @@
+/** What the room service needs from storage. `db/` implements it; every method is atomic. */
+
+export type RoomType = 'group' | 'channel'
+export type Role = 'admin' | 'member'
+
+export interface RoomRecord {
+  id: string
+  name: string
+  passwordHash: string | null
+  description: string
+  type: RoomType
+  createdAt: Date
+  lastActivity: Date
+  lastSeq: number
+}
+
+export interface AgentRecord {
+  id: string
+  roomId: string
+  name: string
+  tokenHash: string
+  role: Role
+  endpoint: string | null
+  cursor: number
+  joinedAt: Date
+}
+
+export interface MessageRecord {
+  id: string
+  seq: number
+  roomId: string
+  from: string
+  fromId: string | null
+  to: string | null
+  toId: string | null
+  body: string
+  timestamp: Date
+}
+
+export interface NewMessage {
+  id: string
+  roomId: string
+  from: string
+  fromId: string | null
+  to: string | null
+  toId: string | null
+  body: string
+  timestamp: Date
+}
+
+export interface NewAgent {
+  id: string
+  roomId: string
+  name: string
+  tokenHash: string
+  role: Role
+  endpoint: string | null
+}
+
+export interface NewRoom {
+  id: string
+  name: string
+  passwordHash: string | null
+  description: string
+  type: RoomType
+}
+
+/** A room-bot notice to post in the same transaction as the change it reports. */
+export interface Notice {
+  id: string
+  body: string
+}
+
+export interface Posted {
+  id: string
+  seq: number
+  timestamp: Date
+}
+
+export interface RoomSummary {
+  name: string
+  description: string
+  type: RoomType
+  agents: number
+  createdAt: Date
+}
+
+export interface ReadOptions {
+  /** Read only messages with seq ≤ this (default: the room's latest). */
+  upTo?: number
+  /** Start after this seq instead of the agent's cursor (paging without moving it). */
+  after?: number
+  limit: number
+  /** Move the agent's cursor past what was read. */
+  move: boolean
+}
+
+export class NameTakenError extends Error {}
+export class RoomNameRaceError extends Error {}
+
+export interface Store {
+  readonly kind: 'postgres' | 'pglite'
+
+  /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */
+  createRoom(room: NewRoom, creator: NewAgent, notice: Notice, sameNameIds: string[], now: Date): Promise<Posted>
+  roomById(id: string): Promise<RoomRecord | null>
+  roomsByName(name: string): Promise<RoomRecord[]>
+  listRooms(opts: { search?: string; limit: number; offset: number }): Promise<{ rooms: RoomSummary[]; total: number }>
+  updateRoom(roomId: string, patch: { description?: string; type?: RoomType }, notice: Notice, now: Date): Promise<Posted>
+
+  agentByToken(tokenHash: string): Promise<{ agent: AgentRecord; room: RoomRecord } | null>
+  agentByName(roomId: string, name: string): Promise<AgentRecord | null>
+  agents(roomId: string): Promise<AgentRecord[]>
+  /** New agent whose cursor starts at its own join notice. Throws NameTakenError. */
+  addAgent(agent: NewAgent, notice: Notice, now: Date): Promise<Posted>
+  setEndpoint(agentId: string, endpoint: string | null, now: Date): Promise<void>
+  /** Removes an agent; if it was the last admin, promotes the longest-standing member (whose name is returned). */
+  removeAgent(
+    roomId: string,
+    agentId: string,
+    notice: Notice,
+    promotedNotice: (name: string) => Notice,
+    now: Date,
+  ): Promise<{ posted: Posted[]; promoted: string | null }>
+  /** Changes a role; refuses (returns null) to demote the last admin. */
+  setRole(roomId: string, agentId: string, role: 'admin' | 'member', notice: Notice, now: Date): Promise<Posted | null>
+
+  postMessage(msg: NewMessage): Promise<Posted>
+  /** Messages the agent may see after its cursor (its own excluded), oldest first; `more` when the page was full. */
+  readUnread(agent: { id: string; roomId: string }, opts: ReadOptions): Promise<{ messages: MessageRecord[]; more: boolean }>
+  /** Visible messages after `afterSeq`, oldest first (own included): the feed for streams and resumes. */
+  readAfter(agent: { id: string; roomId: string } | null, roomId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>
+  /** The `limit` newest visible messages after skipping `offset` newest, oldest first, and the visible total. */
+  history(agent: { id: string; roomId: string }, limit: number, offset: number): Promise<{ messages: MessageRecord[]; total: number }>
+
+  /** Deletes rooms idle since before `cutoff`; returns their ids. */
+  deleteIdleRooms(cutoff: Date): Promise<string[]>
+  counts(): Promise<{ rooms: number; agents: number; messages: number }>
+
+  /** Runs `fn` holding a lock that excludes other holders of `key` on every instance. */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>
+  ping(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,35 @@
+import fp from 'fastify-plugin'
+import { migrate } from '../db/migrate.ts'
+import { openDatabase, type Database } from '../db/sql.ts'
+import { SqlStore } from '../db/store.ts'
+import type { Config } from '../lib/config.ts'
+import type { Store } from '../lib/store.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The storage layer the room service uses. */
+    store: Store
+    /** The raw database, for infrastructure that needs driver features (LISTEN/NOTIFY). */
+    db: Database
+  }
+}
+
+/** Opens the store (PostgreSQL with DATABASE_URL, else embedded PGlite in DATA_DIR) and migrates it. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    try {
+      const applied = await migrate(db)
+      if (applied.length) app.log.info({ applied }, 'migrations applied')
+    } catch (e) {
+      await db.close()
+      throw e
+    }
+    app.decorate('db', db)
+    app.decorate('store', new SqlStore(db))
+    app.addHook('onClose', async () => {
+      await db.close()
+    })
+  },
+  { name: 'db' },
+)

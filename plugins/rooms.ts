@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../lib/config.ts'
+import { RoomService } from '../lib/rooms/service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rooms: RoomService
+  }
+}
+
+/** The one shared room service, and the reaper that expires idle rooms. */
+export default fp<{ config: Config; clock?: () => Date }>(
+  async (app, { config, clock }) => {
+    const rooms = new RoomService({
+      store: app.store,
+      events: app.events,
+      clock,
+      roomTtlDays: config.roomTtlDays,
+      allowPrivateEndpoints: config.allowPrivateEndpoints,
+      maxMessageChars: config.maxMessageChars,
+    })
+    app.decorate('rooms', rooms)
+
+    const reap = async () => {
+      try {
+        const ids = await rooms.reapIdleRooms()
+        if (ids.length) app.log.info({ count: ids.length }, 'expired idle rooms')
+      } catch (err) {
+        app.log.warn({ err }, 'room reaper failed')
+      }
+    }
+    const timer = setInterval(reap, config.reaperIntervalSeconds * 1000)
+    timer.unref()
+    app.addHook('onReady', reap)
+    app.addHook('onClose', async () => clearInterval(timer))
+  },
+  { name: 'rooms', dependencies: ['db', 'events'] },
+)

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import type { ErrorCode } from '../../lib/errors.ts'
+
+/** A2A protocol generation the client speaks: from the A2A-Version header (absent → 0.3). */
+export type A2AVersion = '0.3' | '1.0'
+
+export function parseVersion(header: string | string[] | undefined): A2AVersion | null {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim()
+  if (!v) return '0.3'
+  if (/^0\.3(\.\d+)?$/.test(v)) return '0.3'
+  if (/^1(\.0)?(\.\d+)?$/.test(v)) return '1.0'
+  return null
+}
+
+export const RPC = {
+  PARSE: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL: -32603,
+  VERSION_NOT_SUPPORTED: -32009,
+} as const
+
+const REASONS: Record<number, string> = {
+  [RPC.PARSE]: 'PARSE_ERROR',
+  [RPC.INVALID_REQUEST]: 'INVALID_REQUEST',
+  [RPC.METHOD_NOT_FOUND]: 'METHOD_NOT_FOUND',
+  [RPC.INVALID_PARAMS]: 'INVALID_PARAMS',
+  [RPC.INTERNAL]: 'INTERNAL_ERROR',
+  [RPC.VERSION_NOT_SUPPORTED]: 'VERSION_NOT_SUPPORTED',
+}
+
+export type RpcId = string | number | null
+
+export function rpcError(id: RpcId, code: number, message: string, version: A2AVersion = '0.3') {
+  const error: Record<string, unknown> = { code, message }
+  // A2A 1.0 carries google.rpc-style error details.
+  if (version === '1.0') error.data = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: REASONS[code], domain: 'a2a-protocol.org' }]
+  return { jsonrpc: '2.0' as const, id, error }
+}
+
+/** An agent reply message: a text part and a data part, in the client's generation. */
+export function agentMessage(version: A2AVersion, text: string, data: unknown, contextId?: string) {
+  const messageId = randomUUID()
+  const ctx = contextId ? { contextId } : {}
+  if (version === '1.0') {
+    return { message: { messageId, role: 'ROLE_AGENT', parts: [{ text }, { data }], ...ctx } }
+  }
+  return { kind: 'message', messageId, role: 'agent', parts: [{ kind: 'text', text }, { kind: 'data', data }], ...ctx }
+}
+
+export const errorMessage = (version: A2AVersion, code: ErrorCode, message: string, contextId?: string) =>
+  agentMessage(version, `Error: ${message}`, { error: { code, message } }, contextId)
+
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Text and data parts of an incoming message, in either generation's shape. */
+export function readParts(parts: unknown): { texts: string[]; data: Record<string, unknown> } {
+  const texts: string[] = []
+  const data: Record<string, unknown> = {}
+  if (!Array.isArray(parts)) return { texts, data }
+  for (const p of parts) {
+    if (!isObject(p)) continue
+    if (typeof p.text === 'string' && (p.kind === undefined || p.kind === 'text')) texts.push(p.text)
+    else if (isObject(p.data) && (p.kind === undefined || p.kind === 'data')) copyFields(data, p.data)
+  }
+  return { texts, data }
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** Copies own fields, never prototype-bearing keys. */
+export function copyFields(into: Record<string, unknown>, from: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(from)) if (!UNSAFE_KEYS.has(k)) into[k] = v
+  return into
+}

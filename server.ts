@@ -1,0 +1,45 @@
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './lib/config.ts'
+
+let config: Config
+try {
+  config = loadConfig(process.env)
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`convene: ${e.message}`)
+    process.exit(1)
+  }
+  throw e
+}
+
+const app = await buildApp(config, {
+  logger: {
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.agentToken'],
+  },
+})
+
+let closing = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => process.exit(1), 10_000)
+    force.unref()
+    try {
+      await app.close()
+      process.exit(0)
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed')
+      process.exit(1)
+    }
+  })
+}
+
+try {
+  await app.listen({ port: config.port, host: config.host })
+} catch (err) {
+  app.log.error({ err }, 'could not start')
+  process.exit(1)
+}
