@@ -18,7 +18,7 @@ export interface PackLimits {
   maxDeltaDepth: number;
 }
 
-export const DEFAULT_LIMITS: PackLimits = { maxObjectSize: 512 * 2 ** 20, maxInflated: 4 * 2 ** 30, maxDeltaDepth: 1000 };
+export const DEFAULT_LIMITS: PackLimits = { maxObjectSize: 256 * 2 ** 20, maxInflated: 2 * 2 ** 30, maxDeltaDepth: 1000 };
 
 export interface IndexedPack {
   entries: IndexEntry[];

@@ -70,11 +70,13 @@ export function enumerateObjects(w: Walker, req: EnumerateRequest): Set<string> 
   const flags = new Map<string, number>();
   const heap = new MaxHeap<string>();
   let interesting = 0;
+  const popped = new Set<string>();
   const push = (c: string, f: number) => {
     const cur = flags.get(c);
     if (cur === UNINT || cur === f) return;
     if (f === UNINT && req.unshallow.has(c)) return;
     if (cur === INT) {
+      if (popped.has(c)) return;
       flags.set(c, UNINT);
       interesting--;
       return;
@@ -93,6 +95,8 @@ export function enumerateObjects(w: Walker, req: EnumerateRequest): Set<string> 
   const sent: string[] = [];
   while (heap.size && interesting > 0) {
     const c = heap.pop()!;
+    if (popped.has(c)) continue;
+    popped.add(c);
     const f = flags.get(c)!;
     const parents = parentsOf(w, c, req);
     if (f === UNINT) {

@@ -1,0 +1,114 @@
+// Git Smart HTTP: /rooms/:name/info/refs, /git-upload-pack, /git-receive-pack (see lib/git).
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../../lib/config.ts'
+import {
+  advertiseV0,
+  advertiseV2,
+  deleteRepo,
+  openRepo,
+  ProtocolError,
+  receivePack,
+  summarizePush,
+  uploadPackV0,
+  uploadPackV2,
+} from '../../lib/git/index.ts'
+import type { Repo, Service } from '../../lib/git/index.ts'
+import { basicPassword, roomRef } from './auth.ts'
+import { BodyTooLarge, gitBody } from './body.ts'
+
+const SERVICES: Service[] = ['git-upload-pack', 'git-receive-pack']
+const REQUEST_TYPES = SERVICES.map((s) => `application/x-${s}-request`)
+
+interface Params {
+  name: string
+}
+
+const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  const rooms = app.rooms
+  const store = app.store
+  if (!rooms || !store) throw new Error('git routes need the rooms and store plugins')
+  const repoDir = (roomId: string) => path.join(config.reposDir, `${roomId}.git`)
+
+  rooms.onRoomsDeleted((ids) => {
+    for (const id of ids) deleteRepo(repoDir(id))
+  })
+
+  // Hand the raw request stream to the handlers: no buffering, no bodyLimit (we count ourselves).
+  app.addContentTypeParser(REQUEST_TYPES, (_req, payload, done) => done(null, payload))
+
+  const noCache = (reply: FastifyReply) =>
+    reply.header('Cache-Control', 'no-cache').header('Pragma', 'no-cache').header('Expires', 'Fri, 01 Jan 1980 00:00:00 GMT')
+
+  /** Resolves the room; on failure answers 404/401/403 and returns null. */
+  async function access(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<string | null> {
+    const res = await rooms.gitAccess(roomRef(req.params.name), basicPassword(req.headers.authorization))
+    if (res.ok) return res.roomId
+    if (res.reason === 'auth-required') {
+      reply.header('WWW-Authenticate', 'Basic realm="Convene"').code(401).type('text/plain').send('Authentication required\n')
+    } else if (res.reason === 'forbidden') reply.code(403).type('text/plain').send('Invalid room password\n')
+    else reply.code(404).type('text/plain').send(`Room not found: ${roomRef(req.params.name)}\n`)
+    return null
+  }
+
+  /** Sends generator output as a stream; errors before the first byte become a plain 4xx/5xx. */
+  async function stream(reply: FastifyReply, type: string, gen: AsyncGenerator<Buffer>) {
+    let first: IteratorResult<Buffer>
+    try {
+      first = await gen.next()
+    } catch (err) {
+      if (err instanceof ProtocolError || err instanceof BodyTooLarge) return reply.code(400).type('text/plain').send(`${err.message}\n`)
+      throw err
+    }
+    noCache(reply).header('Content-Type', type)
+    if (first.done) return reply.send(Buffer.alloc(0))
+    const rest = async function* () {
+      yield first.value
+      yield* gen
+    }
+    return reply.send(Readable.from(rest(), { objectMode: false }))
+  }
+
+  app.get<{ Params: Params; Querystring: { service?: string } }>('/rooms/:name/info/refs', async (req, reply) => {
+    const service = req.query.service as Service
+    if (!SERVICES.includes(service)) return reply.code(403).type('text/plain').send('Only the smart HTTP protocol is supported\n')
+    const roomId = await access(req, reply)
+    if (!roomId) return reply
+    const repo = openRepo(repoDir(roomId))
+    const v2 = service === 'git-upload-pack' && /(^|[:,\s])version=2(\b|$)/.test(String(req.headers['git-protocol'] ?? ''))
+    noCache(reply).header('Content-Type', `application/x-${service}-advertisement`)
+    return reply.send(Buffer.concat(v2 ? advertiseV2() : advertiseV0(repo, service)))
+  })
+
+  const post = (service: Service, run: (repo: Repo, body: Readable, req: FastifyRequest, roomId: string) => AsyncGenerator<Buffer>) =>
+    app.post<{ Params: Params }>(`/rooms/:name/${service}`, async (req, reply) => {
+      if (!String(req.headers['content-type'] ?? '').startsWith(`application/x-${service}-request`)) {
+        return reply.code(415).type('text/plain').send(`Expected application/x-${service}-request\n`)
+      }
+      const roomId = await access(req, reply)
+      if (!roomId) return reply
+      const body = gitBody(req.body as Readable, req.headers['content-encoding'], config.gitMaxPushBytes)
+      return stream(reply, `application/x-${service}-result`, run(openRepo(repoDir(roomId)), body, req, roomId))
+    })
+
+  post('git-upload-pack', (repo, body, req) =>
+    /(^|[:,\s])version=2(\b|$)/.test(String(req.headers['git-protocol'] ?? '')) ? uploadPackV2(repo, body) : uploadPackV0(repo, body),
+  )
+
+  post('git-receive-pack', (repo, body, req, roomId) =>
+    receivePack(repo, body, {
+      withLock: (fn) => store.withLock(`git:${roomId}`, fn),
+      onPushed: async (updates, before) => {
+        try {
+          const text = summarizePush(repo.odb, updates, before)
+          if (text) await rooms.postNotice(roomId, text)
+        } catch (err) {
+          req.log.warn({ err }, 'git push notice failed')
+        }
+      },
+    }),
+  )
+}
+
+export default gitRoutes
