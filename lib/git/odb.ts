@@ -102,7 +102,7 @@ export class ObjectStore {
       if (h.type === OBJ_OFS_DELTA) {
         chain.push(data);
         keys.push(key);
-        at = h.baseOffset!;
+        at += h.baseOffset!;
       } else if (h.type === OBJ_REF_DELTA) {
         chain.push(data);
         keys.push(key);

@@ -80,16 +80,17 @@ export function* writePack(odb: ObjectStore, oids: Set<string>, opts: WriteOptio
       const end = pack.entryEnd(off);
       const raw = win.get(off, end - off);
       const h = readEntryHeader(raw, 0)!;
+      const baseOffset = off + (h.baseOffset ?? 0);
       const here = written;
       outAt.set(off, here);
       if (h.type === OBJ_OFS_DELTA) {
-        const baseAt = outAt.get(h.baseOffset!);
-        const baseOid = baseAt === undefined ? pack.oidAt(h.baseOffset!) : '';
+        const baseAt = outAt.get(baseOffset);
+        const baseOid = baseAt === undefined ? pack.oidAt(baseOffset) : '';
         if (baseAt !== undefined && opts.ofsDelta) {
           emit(Buffer.concat([encodeEntryHeader(OBJ_OFS_DELTA, h.size), encodeOfs(here - baseAt)]));
           emit(raw.subarray(h.headerLen));
         } else if (baseAt !== undefined || oids.has(baseOid)) {
-          const base = baseOid || pack.oidAt(h.baseOffset!);
+          const base = baseOid || pack.oidAt(baseOffset);
           emit(Buffer.concat([encodeEntryHeader(OBJ_REF_DELTA, h.size), Buffer.from(base, 'hex')]));
           emit(raw.subarray(h.headerLen));
         } else {

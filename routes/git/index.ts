@@ -63,9 +63,15 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     }
     noCache(reply).header('Content-Type', type)
     if (first.done) return reply.send(Buffer.alloc(0))
+    const log = reply.log
     const rest = async function* () {
       yield first.value
-      yield* gen
+      try {
+        yield* gen
+      } catch (err) {
+        log.error({ err }, 'git response failed mid-stream')
+        throw err
+      }
     }
     return reply.send(Readable.from(rest(), { objectMode: false }))
   }
