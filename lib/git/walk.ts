@@ -74,7 +74,6 @@ export function enumerateObjects(w: Walker, req: EnumerateRequest): Set<string> 
   const push = (c: string, f: number) => {
     const cur = flags.get(c);
     if (cur === UNINT || cur === f) return;
-    if (f === UNINT && req.unshallow.has(c)) return;
     if (cur === INT) {
       if (popped.has(c)) return;
       flags.set(c, UNINT);
@@ -91,6 +90,8 @@ export function enumerateObjects(w: Walker, req: EnumerateRequest): Set<string> 
   }
   for (const c of req.clientShallow) if (w.odb.has(c)) push(c, UNINT);
   for (const c of wantCommits) push(c, INT);
+  // The client gets the history behind commits it stops being shallow at.
+  for (const c of req.unshallow) for (const p of parentsOf(w, c, req)) push(p, INT);
 
   const sent: string[] = [];
   while (heap.size && interesting > 0) {
