@@ -1,0 +1,100 @@
+/**
+ * A2A message.send throughput as the store grows from 0 to TOTAL messages, and message.history latency
+ * at each step, against a server process of its own. Usage: tsx bench/a2a.ts [--total 100000]
+ */
+import { Pool } from 'undici'
+import { percentile, startServer } from './server.ts'
+
+const ROOMS = 16
+const CONCURRENCY = 32
+
+function body(action: string, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'SendMessage',
+    params: { message: { role: 'user', parts: [{ text: (extra.text as string) ?? '' }], metadata: { action, ...metadata }, ...extra } },
+  })
+}
+
+export async function run(opts: { databaseUrl?: string; total?: number; steps?: number } = {}) {
+  const total = opts.total ?? 100_000
+  const steps = opts.steps ?? 10
+  const srv = await startServer({ databaseUrl: opts.databaseUrl })
+  const pool = new Pool(srv.url, { connections: CONCURRENCY, pipelining: 1 })
+  const call = async (payload: string) => {
+    const res = await pool.request({ path: '/a2a', method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
+    const json = (await res.body.json()) as any
+    const r = json.result
+    if (!r || r.parts[0].text.startsWith('Error')) throw new Error(JSON.stringify(json))
+    return r
+  }
+  try {
+    const rooms: { roomId: string; token: string }[] = []
+    for (let i = 0; i < ROOMS; i++) {
+      const r = await call(body('room.create', { agentName: 'bench' }, { text: `bench-${i}-${Date.now()}` }))
+      rooms.push({ roomId: r.contextId, token: r.parts[1].data.agentToken })
+    }
+    // warm-up (JIT, connection pools, plan caches): 500 sends, counted in the store size
+    await Promise.all(rooms.map(async (room) => {
+      for (let i = 0; i < Math.ceil(500 / ROOMS); i++) await call(body('message.send', { agentToken: room.token }, { text: 'warm-up', contextId: room.roomId }))
+    }))
+    const rows: { stored: number; sendsPerSec: number; historyP50: number; historyP99: number }[] = []
+    let stored = ROOMS * (1 + Math.ceil(500 / ROOMS))
+    const perStep = Math.floor(total / steps)
+    for (let step = 0; step < steps; step++) {
+      // history latency at this size
+      const lat: number[] = []
+      const probe = rooms[0]
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now()
+        await call(body('message.history', { agentToken: probe.token, limit: 20 }, { contextId: probe.roomId }))
+        lat.push(performance.now() - t0)
+      }
+      lat.sort((a, b) => a - b)
+      // sends: CONCURRENCY workers, each bound to one room (one agent per room, so no missed-message payloads)
+      let next = 0
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async (_, w) => {
+          const room = rooms[w % ROOMS]
+          while (next++ < perStep) {
+            await call(body('message.send', { agentToken: room.token }, { text: `message ${next} from worker ${w}`, contextId: room.roomId }))
+          }
+        }),
+      )
+      const secs = (performance.now() - t0) / 1000
+      rows.push({ stored, sendsPerSec: Math.round(perStep / secs), historyP50: +percentile(lat, 50).toFixed(2), historyP99: +percentile(lat, 99).toFixed(2) })
+      stored += perStep
+      console.error(`[a2a ${srv.backend}] store ${rows.at(-1)!.stored}: ${rows.at(-1)!.sendsPerSec} sends/s, history p50 ${rows.at(-1)!.historyP50} ms`)
+    }
+    const rates = rows.map((r) => r.sendsPerSec)
+    const first = rates[0]
+    const last = rates.at(-1)!
+    return {
+      backend: srv.backend,
+      rows,
+      summary: {
+        [`a2a send/s at 0 (${srv.backend})`]: first,
+        [`a2a send/s at ${stored} (${srv.backend})`]: last,
+        [`a2a send/s min..max (${srv.backend})`]: `${Math.min(...rates)}..${Math.max(...rates)}`,
+        [`a2a history p50/p99 ms at ${stored - perStep} (${srv.backend})`]: `${rows.at(-1)!.historyP50}/${rows.at(-1)!.historyP99}`,
+        [`server RSS MB (${srv.backend})`]: Math.round(srv.rssMb()),
+      },
+    }
+  } finally {
+    await pool.close()
+    await srv.stop()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`)
+    return i >= 0 ? process.argv[i + 1] : undefined
+  }
+  const total = Number(arg('total') ?? 100_000)
+  const out = await run({ databaseUrl: process.env.DATABASE_URL || undefined, total })
+  console.table(out.rows)
+  console.log(out.summary)
+}
