@@ -5,6 +5,7 @@ import eventsPlugin from './plugins/events.ts'
 import httpPlugin from './plugins/http.ts'
 import roomsPlugin from './plugins/rooms.ts'
 import a2aRoutes from './routes/a2a/index.ts'
+import mcpRoutes from './routes/mcp/index.ts'
 
 export interface AppOptions {
   /** Fastify logger options (tests pass false). */
@@ -16,6 +17,7 @@ export interface AppOptions {
 /** One encapsulated plugin per protocol, registered only when enabled. */
 const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> = {
   a2a: a2aRoutes,
+  mcp: mcpRoutes,
 }
 
 /** Builds the whole server from a validated config; used by server.ts and the tests. */

@@ -20,6 +20,7 @@ const FIELDS = {
   baseUrl: { env: 'BASE_URL', schema: Type.Optional(Type.String({ pattern: '^https?://[^/]+' })) },
   protocols: { env: 'PROTOCOLS', schema: Type.Array(Type.Enum([...PROTOCOLS])), default: [...PROTOCOLS] },
   mcpPort: { env: 'MCP_PORT', schema: Type.Optional(Port) },
+  mcpSessionIdleSeconds: { env: 'MCP_SESSION_IDLE_SECONDS', schema: Positive, default: 86400 },
   roomTtlDays: { env: 'ROOM_TTL_DAYS', schema: Positive, default: 7 },
   reaperIntervalSeconds: { env: 'REAPER_INTERVAL_SECONDS', schema: Positive, default: 3600 },
   allowPrivateEndpoints: { env: 'ALLOW_PRIVATE_ENDPOINTS', schema: Bool, default: false },

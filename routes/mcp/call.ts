@@ -1,0 +1,58 @@
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
+import { invokeAction } from '../../lib/actions/index.ts'
+import { ActionError, errors } from '../../lib/errors.ts'
+import type { WireMessage } from '../../lib/rooms/wire.ts'
+import type { SessionRegistry } from './registry.ts'
+import type { McpSession } from './session.ts'
+import { describeInvalid, unreadText, type McpTool } from './tools.ts'
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+
+/** Tools whose result already is the unread list (and `peek` must not consume it). */
+const RETURNS_UNREAD = new Set(['message.unread', 'message.wait'])
+
+const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
+
+/** Runs one tool call for a session: arguments checked against the tool's schema, then the action. */
+export async function callTool(
+  registry: SessionRegistry,
+  session: McpSession,
+  tool: McpTool,
+  args: Record<string, unknown>,
+  extra: Extra,
+): Promise<CallToolResult> {
+  // Room events buffered for a session without a GET stream ride this response, ahead of the result.
+  for (const n of session.takeBuffered()) await extra.sendNotification(n)
+
+  if (!tool.validate(args)) return failure(describeInvalid(tool.validate.errors))
+  const { def } = tool
+  const raw: Record<string, unknown> = { ...args }
+  if (def.mcp.session) {
+    if (!session.joined) return failure(errors.notJoined().message)
+    raw.agentToken = session.state.agentToken
+  }
+  if (def.mcp.roomDefault && raw.roomId === undefined && session.state.roomId) raw.roomId = session.state.roomId
+
+  const signal = AbortSignal.any([extra.signal, session.abort.signal])
+  let result: Awaited<ReturnType<typeof invokeAction>>
+  try {
+    result = await invokeAction(registry.service, def.name, raw, signal)
+  } catch (err) {
+    if (!(err instanceof ActionError)) throw err
+    // The session's agent is gone (left elsewhere, kicked, room expired): forget it.
+    if (err.code === 'INVALID_TOKEN' && def.mcp.session) await registry.unbind(session)
+    return failure(err.message)
+  }
+
+  if (def.mcp.bind && typeof result.data.agentToken === 'string') await registry.bind(session, result.data.agentToken)
+  if (def.name === 'room.leave') await registry.unbind(session)
+
+  let unread: WireMessage[] = []
+  if (session.joined && !RETURNS_UNREAD.has(def.name)) {
+    unread = await registry.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! })
+  }
+  const content: CallToolResult['content'] = [{ type: 'text', text: `${result.text}\n${JSON.stringify(result.data)}` }]
+  if (unread.length > 0) content.push({ type: 'text', text: unreadText(unread) })
+  return { content, structuredContent: { ...result.data, unread } }
+}

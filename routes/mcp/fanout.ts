@@ -1,0 +1,120 @@
+import type { Database } from '../../db/sql.ts'
+import type { EventBus } from '../../lib/events.ts'
+import type { McpSession } from './session.ts'
+
+const PAGE = 500
+
+interface RoomRow {
+  seq: number
+  from: string
+  fromId: string | null
+  to: string | null
+  toId: string | null
+  body: string
+  timestamp: string
+}
+
+/**
+ * Room events → `notifications/message` for the sessions on this instance. Each event is read from the
+ * database once per room (DMs included) and visibility is decided per session in memory.
+ */
+export class Fanout {
+  private readonly rooms = new Map<string, Set<McpSession>>()
+  private readonly pulling = new Map<string, Promise<void>>()
+  private readonly dirty = new Set<string>()
+  private readonly unsubscribe: () => void
+
+  constructor(
+    private readonly db: Database,
+    events: EventBus,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.unsubscribe = events.subscribe((e) => {
+      if (this.rooms.has(e.roomId)) void this.pull(e.roomId)
+    })
+  }
+
+  /** Starts notifying a session about its room after `afterSeq`; resolves once anything missed is queued. */
+  async attach(session: McpSession, afterSeq: number): Promise<void> {
+    this.detach(session)
+    const roomId = session.state.roomId
+    if (!roomId) return
+    session.lastSeq = afterSeq
+    let set = this.rooms.get(roomId)
+    if (!set) this.rooms.set(roomId, (set = new Set()))
+    set.add(session)
+    await this.pull(roomId)
+  }
+
+  detach(session: McpSession): void {
+    for (const [roomId, set] of this.rooms) {
+      if (set.delete(session) && set.size === 0) this.rooms.delete(roomId)
+    }
+  }
+
+  /** Reads the room after the furthest-behind session and delivers; concurrent calls coalesce. */
+  pull(roomId: string): Promise<void> {
+    const running = this.pulling.get(roomId)
+    if (running) {
+      this.dirty.add(roomId)
+      return running
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.dirty.delete(roomId)
+          await this.pullOnce(roomId)
+        } while (this.dirty.has(roomId))
+      } catch (err) {
+        this.onError(err)
+      } finally {
+        this.pulling.delete(roomId)
+      }
+    })()
+    this.pulling.set(roomId, run)
+    return run
+  }
+
+  private async pullOnce(roomId: string): Promise<void> {
+    for (;;) {
+      const sessions = [...(this.rooms.get(roomId) ?? [])]
+      if (sessions.length === 0) return
+      const after = Math.min(...sessions.map((s) => s.lastSeq))
+      const rows = await this.read(roomId, after)
+      for (const m of rows) {
+        const data = { from: m.from, ...(m.to !== null ? { to: m.to } : {}), body: m.body, timestamp: m.timestamp, seq: m.seq }
+        for (const s of sessions) {
+          if (m.seq <= s.lastSeq) continue
+          s.lastSeq = m.seq
+          const agentId = s.state.agentId
+          const visible = m.toId === null || m.toId === agentId || m.fromId === agentId
+          if (!visible || m.fromId === agentId) continue
+          s.deliver({ method: 'notifications/message', params: { level: 'info', logger: `room/${roomId}`, data } })
+        }
+      }
+      if (rows.length < PAGE) return
+    }
+  }
+
+  private async read(roomId: string, afterSeq: number): Promise<RoomRow[]> {
+    const rows = await this.db.query(
+      `SELECT seq, sender, sender_id, recipient, recipient_id, body, created_at FROM messages
+       WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [roomId, afterSeq, PAGE],
+    )
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      from: r.sender as string,
+      fromId: (r.sender_id as string | null) ?? null,
+      to: (r.recipient as string | null) ?? null,
+      toId: (r.recipient_id as string | null) ?? null,
+      body: r.body as string,
+      timestamp: (r.created_at as Date).toISOString(),
+    }))
+  }
+
+  close(): void {
+    this.unsubscribe()
+    this.rooms.clear()
+  }
+}

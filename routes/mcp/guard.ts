@@ -1,0 +1,47 @@
+import { isIP } from 'node:net'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../../lib/config.ts'
+
+const isLoopbackName = (h: string) => h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
+const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '').toLowerCase()
+
+function hostnameOf(hostHeader: string): string | null {
+  try {
+    return bare(new URL(`http://${hostHeader}`).hostname)
+  } catch {
+    return null
+  }
+}
+
+export function forbidden(reply: FastifyReply, message: string) {
+  return reply.status(403).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null })
+}
+
+/**
+ * DNS-rebinding protection. A browser page may only reach /mcp from a loopback origin or BASE_URL; clients
+ * that send no Origin (CLIs, SDKs) pass. The Host must be an IP literal, a loopback name, BASE_URL's host or
+ * HOST: a rebound domain name is refused.
+ */
+export function originGuard(config: Config) {
+  const base = config.baseUrl ? new URL(config.baseUrl) : null
+  const hosts = new Set<string>()
+  if (base) hosts.add(bare(base.hostname))
+  hosts.add(bare(config.host))
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const origin = req.headers.origin
+    if (origin !== undefined) {
+      let ok = false
+      try {
+        const u = new URL(origin)
+        ok = isLoopbackName(bare(u.hostname)) || (base !== null && u.origin === base.origin)
+      } catch {
+        ok = false
+      }
+      if (!ok) return forbidden(reply, 'Forbidden: Origin not allowed')
+    }
+    const host = hostnameOf(req.headers.host ?? '')
+    if (host === null || !(isIP(host) || isLoopbackName(host) || hosts.has(host))) {
+      return forbidden(reply, 'Forbidden: Host not allowed')
+    }
+  }
+}

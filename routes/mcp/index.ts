@@ -1,0 +1,102 @@
+import type { IncomingMessage } from 'node:http'
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { ACTIONS, docsText } from '../../lib/actions/index.ts'
+import type { Config } from '../../lib/config.ts'
+import { originGuard } from './guard.ts'
+import { SessionRegistry } from './registry.ts'
+import { secondListener } from './second-listener.ts'
+
+const INSTRUCTIONS = [
+  'Convene: rooms where AI agents talk in real time and share a git repository.',
+  'Start with createRoom or joinRoom; the session remembers your agentToken and room, so other tools need neither.',
+  'Every tool result carries your new unread messages ("New messages:" block, structuredContent.unread).',
+  'Use waitForMessages to block until someone writes to you. Room events also arrive as notifications/message.',
+  '',
+  docsText(ACTIONS),
+].join('\n')
+
+const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
+  reply.status(status).send({ jsonrpc: '2.0', error: { code, message }, id: null })
+
+const isInitialize = (body: unknown): boolean =>
+  Array.isArray(body) ? body.some(isInitialize) : (body as { method?: unknown } | null)?.method === 'initialize'
+
+/** Replaces a request header on the raw request, where the SDK transport reads it. */
+function setRawHeader(raw: IncomingMessage, name: string, value: string | null) {
+  if (value === null) delete raw.headers[name]
+  else raw.headers[name] = value
+  const out: string[] = []
+  for (let i = 0; i < raw.rawHeaders.length; i += 2) {
+    if (raw.rawHeaders[i].toLowerCase() !== name) out.push(raw.rawHeaders[i], raw.rawHeaders[i + 1])
+  }
+  if (value !== null) out.push(name, value)
+  raw.rawHeaders.splice(0, raw.rawHeaders.length, ...out)
+}
+
+/** MCP over Streamable HTTP at /mcp: one SDK server + transport per session, sessions kept in the database. */
+const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  const service = app.rooms
+  if (!service) throw new Error('mcp routes need the rooms plugin')
+  const registry = new SessionRegistry({
+    db: app.db,
+    service,
+    log: app.log,
+    idleMs: config.mcpSessionIdleSeconds * 1000,
+    instructions: INSTRUCTIONS,
+  })
+
+  app.addHook('onRequest', originGuard(config))
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (status === 500) req.log.error({ err }, 'mcp request failed')
+    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? -32700 : -32000
+    return rpcError(reply, status, code, status === 500 ? 'Internal error' : err.message)
+  })
+  app.addHook('preClose', async () => {
+    await registry.closeAll()
+  })
+  if (config.mcpPort !== undefined) secondListener(app, config)
+
+  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    const given = req.headers['mcp-session-id']
+    const id = Array.isArray(given) ? given[0] : given
+    let session
+    if (req.method === 'POST' && isInitialize(req.body)) {
+      session = await registry.initializing()
+    } else if (id) {
+      session = await registry.find(id)
+      if (!session) {
+        if (req.method === 'DELETE') return rpcError(reply, 404, -32001, 'Session not found')
+        // Stale session recovery: a fresh session under a new id, which the response carries.
+        session = await registry.fresh(id)
+        setRawHeader(req.raw, 'mcp-session-id', session.id)
+        setRawHeader(req.raw, 'last-event-id', null)
+      }
+    } else {
+      return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required')
+    }
+    registry.touch(session)
+    const stream = req.method === 'GET' && String(req.headers.accept ?? '').includes('text/event-stream')
+    if (stream) {
+      await registry.useStream(session)
+      session.streams++
+    }
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v as string)
+    reply.hijack()
+    try {
+      await session.transport.handleRequest(req.raw, reply.raw, req.body)
+    } catch (err) {
+      req.log.error({ err }, 'mcp transport failed')
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(500, { 'content-type': 'application/json' })
+        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }))
+      } else reply.raw.destroy()
+    } finally {
+      if (stream) session.streams--
+    }
+  }
+
+  app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', bodyLimit: config.bodyLimitBytes, handler: handle })
+}
+
+export default mcp

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Database } from '../../db/sql.ts'
+import type { RoomService } from '../../lib/rooms/service.ts'
+import { EventLog, SessionEvents } from './event-log.ts'
+import { Fanout } from './fanout.ts'
+import { hydrate } from './hydrate.ts'
+import { createMcpServer } from './mcp-server.ts'
+import { McpSession } from './session.ts'
+import { emptyState, SessionStore, sessionKey, type SessionState } from './session-store.ts'
+
+/** Live transports idle this long leave memory (their rows stay; the next request restores them). */
+const MEMORY_IDLE_MS = 10 * 60_000
+/** last_seen is written at most this often per session. */
+const TOUCH_EVERY_MS = 60_000
+
+export interface RegistryOptions {
+  db: Database
+  service: RoomService
+  log: FastifyBaseLogger
+  idleMs: number
+  instructions: string
+}
+
+/** Every MCP session of this plugin instance: creation, restore from the database, expiry, shutdown. */
+export class SessionRegistry {
+  readonly sessions = new Map<string, McpSession>()
+  private readonly restoring = new Map<string, Promise<McpSession | null>>()
+  /** Unknown ids already given a fresh session, so a client's GET and POST land in the same one. */
+  private readonly replaced = new Map<string, { id: string; at: number }>()
+  private readonly store: SessionStore
+  private readonly events: EventLog
+  private readonly fanout: Fanout
+  private readonly timer: NodeJS.Timeout
+  private closing = false
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.store = new SessionStore(opts.db)
+    this.events = new EventLog(opts.db)
+    this.fanout = new Fanout(opts.db, opts.service.events, (err) => opts.log.warn({ err }, 'mcp notification fan-out failed'))
+    this.timer = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(1000, opts.idleMs / 4)))
+    this.timer.unref()
+  }
+
+  get service(): RoomService {
+    return this.opts.service
+  }
+
+  private now(): number {
+    return this.opts.service.clock().getTime()
+  }
+
+  /** A session for an `initialize` request: registered and persisted once the transport accepts it. */
+  async initializing(): Promise<McpSession> {
+    const id = randomUUID()
+    return this.build(id, emptyState(), false)
+  }
+
+  /** The live or stored session with this id; null if unknown or expired. */
+  async find(id: string): Promise<McpSession | null> {
+    const live = this.sessions.get(id)
+    if (live) {
+      if (this.now() - live.lastSeen <= this.opts.idleMs || live.streams > 0) return live
+      await this.end(live)
+      return null
+    }
+    let pending = this.restoring.get(id)
+    if (!pending) {
+      pending = this.restore(id).finally(() => this.restoring.delete(id))
+      this.restoring.set(id, pending)
+    }
+    return pending
+  }
+
+  private async restore(id: string): Promise<McpSession | null> {
+    const state = await this.store.load(id, new Date(this.now() - this.opts.idleMs))
+    if (!state) return null
+    const session = await this.build(id, state, true)
+    this.sessions.set(id, session)
+    if (session.joined) {
+      // A stream user catches up on what it missed while no instance held it; others start from now.
+      const from = state.usesStream ? state.notifyAfter : ((await this.opts.service.store.roomById(state.roomId!))?.lastSeq ?? 0)
+      await this.fanout.attach(session, from)
+      await session.settled()
+    }
+    return session
+  }
+
+  /** A new, already initialised session for a client whose session id (`staleId`) we do not know. */
+  async fresh(staleId: string): Promise<McpSession> {
+    const prior = this.replaced.get(staleId)
+    if (prior) {
+      const again = await this.find(prior.id)
+      if (again) return again
+    }
+    const id = randomUUID()
+    this.replaced.set(staleId, { id, at: this.now() })
+    const session = await this.build(id, emptyState(), true)
+    await this.store.insert(id, session.state, new Date(this.now()))
+    this.sessions.set(id, session)
+    return session
+  }
+
+  private async build(id: string, state: SessionState, restored: boolean): Promise<McpSession> {
+    const session = new McpSession(id, sessionKey(id), state, this.now())
+    session.transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      eventStore: new SessionEvents(this.events, session.key, () => new Date(this.now()), (fn) => session.exclusive(fn)),
+      onsessioninitialized: async () => {
+        await this.store.insert(id, session.state, new Date(this.now()))
+        this.sessions.set(id, session)
+      },
+      onsessionclosed: async () => {
+        await this.store.delete(id)
+      },
+    })
+    if (restored) hydrate(session.transport, id)
+    session.transport.onclose = () => this.forget(session)
+    session.server = createMcpServer(this, session, this.opts.instructions)
+    await session.server.connect(session.transport)
+    return session
+  }
+
+  /** Drops a session from memory (its row stays). */
+  private forget(session: McpSession): void {
+    if (session.closed) return
+    session.closed = true
+    session.abort.abort()
+    this.fanout.detach(session)
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id)
+  }
+
+  /** Ends a session for good: memory, row and event log. */
+  async end(session: McpSession): Promise<void> {
+    await session.transport.close()
+    await this.store.delete(session.id)
+  }
+
+  touch(session: McpSession): void {
+    const now = this.now()
+    session.lastSeen = now
+    if (now - session.persistedSeen >= Math.min(TOUCH_EVERY_MS, this.opts.idleMs / 4)) {
+      session.persistedSeen = now
+      this.store.touch([session.id], new Date(now)).catch((err) => this.opts.log.warn({ err }, 'mcp session touch failed'))
+    }
+  }
+
+  async save(session: McpSession): Promise<void> {
+    session.persistedSeen = this.now()
+    await this.store.save(session.id, session.state, new Date(session.persistedSeen))
+  }
+
+  /** createRoom/joinRoom succeeded: the session now acts as this agent. */
+  async bind(session: McpSession, agentToken: string): Promise<void> {
+    const { agent, room } = await this.opts.service.authenticate(agentToken)
+    session.state = { ...session.state, agentToken, agentId: agent.id, roomId: room.id, notifyAfter: room.lastSeq }
+    await this.save(session)
+    await this.fanout.attach(session, room.lastSeq)
+  }
+
+  async unbind(session: McpSession): Promise<void> {
+    this.fanout.detach(session)
+    session.state = { ...session.state, agentToken: null, agentId: null, roomId: null }
+    await this.save(session)
+  }
+
+  async setLevel(session: McpSession, level: string): Promise<void> {
+    session.state = { ...session.state, logLevel: level }
+    await this.save(session)
+  }
+
+  /** The client opened the GET stream: from now on notifications are logged for it. */
+  async useStream(session: McpSession): Promise<void> {
+    if (session.state.usesStream) return
+    session.takeBuffered()
+    session.state = { ...session.state, usesStream: true, notifyAfter: session.lastSeq }
+    await this.save(session)
+  }
+
+  /** Periodic: frees idle transports, persists last use, forgets expired sessions. */
+  async sweep(): Promise<void> {
+    if (this.closing) return
+    const now = this.now()
+    for (const [stale, r] of this.replaced) if (now - r.at > MEMORY_IDLE_MS) this.replaced.delete(stale)
+    const seen: string[] = []
+    for (const s of [...this.sessions.values()]) {
+      if (s.streams > 0) s.lastSeen = now
+      if (s.lastSeen > s.persistedSeen) {
+        s.persistedSeen = s.lastSeen
+        seen.push(s.id)
+      }
+      if (now - s.lastSeen > Math.min(MEMORY_IDLE_MS, this.opts.idleMs)) await s.transport.close()
+    }
+    try {
+      await this.store.touch(seen, new Date(now))
+      await this.store.expire(new Date(now - this.opts.idleMs))
+    } catch (err) {
+      this.opts.log.warn({ err }, 'mcp session sweep failed')
+    }
+  }
+
+  /** Shutdown: end every stream (open streams would hold server.close()), keep the rows. */
+  async closeAll(): Promise<void> {
+    this.closing = true
+    clearInterval(this.timer)
+    const live = [...this.sessions.values()]
+    const seen = live.filter((s) => s.lastSeen > s.persistedSeen).map((s) => s.id)
+    await Promise.allSettled(live.map((s) => s.transport.close()))
+    await this.store.touch(seen, new Date(this.now())).catch(() => {})
+    this.fanout.close()
+  }
+}
