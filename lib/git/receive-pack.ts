@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { band, FLUSH, pkt, PktReader, text } from './pktline.ts';
+import { band, FLUSH, pkt, PktReader, ProtocolError, text } from './pktline.ts';
 import { indexPack, PackError, DEFAULT_LIMITS } from './index-pack.ts';
-import type { PackLimits } from './index-pack.ts';
+import type { IndexedPack, PackLimits } from './index-pack.ts';
 import { writeIndex } from './pack-index.ts';
 import { headTarget, listRefs, readRef, setHead, updateRefs, validRefName } from './refs.ts';
 import type { RefUpdate } from './refs.ts';
@@ -45,21 +45,20 @@ async function savePack(repo: Repo, source: AsyncIterable<Buffer>): Promise<{ pa
   return { path, size };
 }
 
-/** Validates the pack, then moves it and its index into objects/pack. */
-function storePack(repo: Repo, tmp: string, limits: PackLimits): void {
-  try {
-    const buf = readFileSync(tmp);
-    const indexed = indexPack(buf, repo.odb, limits);
-    if (!indexed.entries.length) return;
-    const name = join(repo.odb.packDir, `pack-${indexed.checksum.toString('hex')}`);
-    if (existsSync(`${name}.idx`)) return;
-    renameSync(tmp, `${name}.pack`);
-    writeFileSync(`${name}.idx.tmp`, writeIndex(indexed.entries, indexed.checksum));
-    renameSync(`${name}.idx.tmp`, `${name}.idx`);
-    repo.odb.refresh();
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+/** Validates a received pack; null for an empty pack. */
+function checkPack(repo: Repo, tmp: string, limits: PackLimits): IndexedPack | null {
+  const indexed = indexPack(readFileSync(tmp), repo.odb, limits);
+  return indexed.entries.length ? indexed : null;
+}
+
+/** Moves a validated pack and its new index into objects/pack. */
+function installPack(repo: Repo, tmp: string, indexed: IndexedPack): void {
+  const name = join(repo.odb.packDir, `pack-${indexed.checksum.toString('hex')}`);
+  if (existsSync(`${name}.idx`)) return;
+  renameSync(tmp, `${name}.pack`);
+  writeFileSync(`${name}.idx.tmp`, writeIndex(indexed.entries, indexed.checksum));
+  renameSync(`${name}.idx.tmp`, `${name}.idx`);
+  repo.odb.refresh();
 }
 
 function report(lines: string[], sideband: boolean): Buffer {
@@ -81,7 +80,7 @@ export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts
       cmd = line.slice(0, nul);
     }
     const [old, neu, name] = cmd.split(' ');
-    if (!isOid(old ?? '') || !isOid(neu ?? '') || !name) throw new PackError(`invalid command: ${cmd}`);
+    if (!isOid(old ?? '') || !isOid(neu ?? '') || !name) throw new ProtocolError(`invalid command: ${cmd}`);
     commands.push({ old, new: neu, name });
   }
   if (!commands.length) return;
@@ -91,23 +90,33 @@ export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts
   const atomic = caps.includes('atomic');
 
   let unpack = 'ok';
-  if (commands.some((c) => c.new !== ZERO_OID)) {
-    try {
-      const saved = await savePack(repo, r.rest());
-      if (!saved.size) throw new PackError('missing pack');
-      storePack(repo, saved.path, opts.limits ?? DEFAULT_LIMITS);
-    } catch (err) {
-      unpack = err instanceof Error ? err.message.replace(/\s+/g, ' ') : 'failed';
+  let tmp: string | null = null;
+  let indexed: IndexedPack | null = null;
+  try {
+    if (commands.some((c) => c.new !== ZERO_OID)) {
+      try {
+        const saved = await savePack(repo, r.rest());
+        tmp = saved.path;
+        if (!saved.size) throw new PackError('missing pack');
+        indexed = checkPack(repo, tmp, opts.limits ?? DEFAULT_LIMITS);
+      } catch (err) {
+        unpack = err instanceof Error ? err.message.replace(/\s+/g, ' ') : 'failed';
+      }
+    } else for await (const _ of r.rest());
+    for (const c of commands) {
+      if (!validRefName(c.name)) c.error = 'funny refname';
+      else if (c.new !== ZERO_OID && !indexed?.objects.has(c.new) && !repo.odb.has(c.new)) c.error = 'missing necessary objects';
     }
-  } else for await (const _ of r.rest());
+    // Objects are kept only when some ref can point at them.
+    const usable = atomic ? commands.every((c) => !c.error) : commands.some((c) => !c.error);
+    if (unpack === 'ok' && indexed && usable) installPack(repo, tmp!, indexed);
+  } finally {
+    if (tmp) rmSync(tmp, { force: true });
+  }
 
   if (unpack !== 'ok') {
     if (wantsReport) yield report([`unpack ${unpack}`, ...commands.map((c) => `ng ${c.name} unpacker error`)], sideband);
     return;
-  }
-  for (const c of commands) {
-    if (!validRefName(c.name)) c.error = 'funny refname';
-    else if (c.new !== ZERO_OID && !repo.odb.has(c.new)) c.error = 'missing necessary objects';
   }
   const refsBefore = listRefs(repo.dir).map((x) => x.oid);
   const applied: AppliedUpdate[] = [];

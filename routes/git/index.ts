@@ -53,15 +53,18 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   }
 
   /** Sends generator output as a stream; errors before the first byte become a plain 4xx/5xx. */
-  async function stream(reply: FastifyReply, type: string, gen: AsyncGenerator<Buffer>) {
+  async function stream(req: FastifyRequest, reply: FastifyReply, type: string, gen: AsyncGenerator<Buffer>) {
     let first: IteratorResult<Buffer>
     try {
       first = await gen.next()
     } catch (err) {
+      if (!req.raw.complete) reply.header('Connection', 'close')
       if (err instanceof ProtocolError || err instanceof BodyTooLarge) return reply.code(400).type('text/plain').send(`${err.message}\n`)
       throw err
     }
     noCache(reply).header('Content-Type', type)
+    // A body we stopped reading (over the limit) must not be mistaken for the next request.
+    if (!req.raw.complete) reply.header('Connection', 'close')
     if (first.done) return reply.send(Buffer.alloc(0))
     const log = reply.log
     const rest = async function* () {
@@ -95,7 +98,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       const roomId = await access(req, reply)
       if (!roomId) return reply
       const body = gitBody(req.body as Readable, req.headers['content-encoding'], config.gitMaxPushBytes)
-      return stream(reply, `application/x-${service}-result`, run(openRepo(repoDir(roomId)), body, req, roomId))
+      return stream(req, reply, `application/x-${service}-result`, run(openRepo(repoDir(roomId)), body, req, roomId))
     })
 
   post('git-upload-pack', (repo, body, req) =>
