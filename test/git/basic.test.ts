@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { tempDir } from '../helpers.ts'
+import { a2a, tempDir } from '../helpers.ts'
 import { commitFiles, fsck, git, gitHome, gitOk, gitRoom, gitServer } from './helpers.ts'
 
 test('clone of an empty room lands on main (protocol v2), push and clone back, fsck clean', async (t) => {
@@ -17,6 +17,9 @@ test('clone of an empty room lands on main (protocol v2), push and clone back, f
   await gitOk(home, a, ['push', '-q', 'origin', 'main'])
   assert.ok(existsSync(room.dir))
   await fsck(home, room.dir)
+  const history = await a2a(s, 'message.history', { agentToken: room.token, roomId: room.roomId })
+  const notices = history.data.messages.filter((m: { from: string }) => m.from === 'room-bot').map((m: { body?: string; text?: string }) => m.body ?? m.text)
+  assert.ok(notices.some((b: string) => b === 'Git push to main — 1 commit(s): first'), JSON.stringify(history.data.messages))
   await gitOk(home, work, ['clone', '-q', room.url, 'b'])
   assert.equal((await gitOk(home, path.join(work, 'b'), ['rev-parse', 'HEAD'])).trim(), c1)
   const r = await git(home, work, ['-c', 'protocol.version=0', 'clone', '-q', room.url, 'c'])
@@ -54,3 +57,19 @@ for (const version of ['0', '2']) {
     await fsck(home, room.dir)
   })
 }
+
+test('room expiry deletes the repository', async (t) => {
+  let now = Date.now()
+  const s = await gitServer(t, {}, { clock: () => new Date(now) })
+  const room = await gitRoom(s)
+  const home = gitHome(t)
+  const work = tempDir(t)
+  await gitOk(home, work, ['clone', '-q', room.url, 'a'])
+  const a = path.join(work, 'a')
+  await commitFiles(home, a, { 'x.txt': 'x\n' }, 'x')
+  await gitOk(home, a, ['push', '-q', 'origin', 'main'])
+  assert.ok(existsSync(room.dir))
+  now += 30 * 86_400_000
+  await s.app.rooms.reapIdleRooms()
+  assert.equal(existsSync(room.dir), false)
+})

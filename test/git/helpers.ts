@@ -3,15 +3,15 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
-import { buildApp } from '../../app.ts'
+import { buildApp, type AppOptions } from '../../app.ts'
 import type { Config } from '../../lib/config.ts'
 import gitRoutes from '../../routes/git/index.ts'
 import { createRoom, tempDir, testConfig, type TestServer } from '../helpers.ts'
 
 /** The app with the git surface, listening on a random loopback port. */
-export async function gitServer(t: TestContext, overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function gitServer(t: TestContext, overrides: Partial<Config> = {}, opts: AppOptions = {}): Promise<TestServer> {
   const config = await testConfig(t, overrides)
-  const app = await buildApp(config, { logger: false })
+  const app = await buildApp(config, { logger: false, ...opts })
   // Until app.ts registers the git plugin itself.
   if (!app.hasRoute({ method: 'GET', url: '/rooms/:name/info/refs' })) await app.register(gitRoutes, { config })
   t.after(() => app.close())
@@ -24,6 +24,8 @@ export async function gitServer(t: TestContext, overrides: Partial<Config> = {})
 export interface GitRoom {
   roomId: string
   name: string
+  /** The creator's agent token. */
+  token: string
   /** Clone URL (with credentials when the room has a password). */
   url: string
   /** The bare repository on the server. */
