@@ -83,3 +83,94 @@ export async function connect(
 }
 
 export const text = (r: CallToolResult, i = 0): string => (r.content[i] as { text: string }).text
+
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+}
+
+/** Parses an SSE body into events. */
+export function parseSse(body: string): { id?: string; event?: string; data: string }[] {
+  return body
+    .split('\n\n')
+    .filter((b) => b.trim() && !b.startsWith(':'))
+    .map((block) => {
+      const e: { id?: string; event?: string; data: string } = { data: '' }
+      for (const line of block.split('\n')) {
+        const i = line.indexOf(':')
+        const field = line.slice(0, i)
+        const value = line.slice(i + 1).replace(/^ /, '')
+        if (field === 'id') e.id = value
+        else if (field === 'event') e.event = value
+        else if (field === 'data') e.data += value
+      }
+      return e
+    })
+}
+
+let rpcId = 1
+/** One JSON-RPC message over plain fetch; returns the response and, for SSE bodies, the JSON-RPC messages. */
+export async function post(url: string, message: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(message) })
+  const body = await res.text()
+  const type = res.headers.get('content-type') ?? ''
+  const events = type.includes('text/event-stream') ? parseSse(body) : []
+  const messages = type.includes('text/event-stream')
+    ? events.filter((e) => e.data.trim()).map((e) => JSON.parse(e.data))
+    : body
+      ? [JSON.parse(body)]
+      : []
+  return { res, body, events, messages, sessionId: res.headers.get('mcp-session-id') }
+}
+
+export const request = (method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id: rpcId++, method, params })
+
+/** Initialises a session over plain fetch and returns its id. */
+export async function rawSession(url: string): Promise<string> {
+  const init = await post(
+    url,
+    request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }),
+  )
+  const id = init.sessionId!
+  await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': id })
+  return id
+}
+
+export async function rawTool(url: string, sessionId: string, name: string, args: Record<string, unknown> = {}) {
+  const r = await post(url, request('tools/call', { name, arguments: args }), { 'mcp-session-id': sessionId })
+  const result = r.messages.find((m) => 'result' in m || 'error' in m)
+  return { ...r, result: result?.result, error: result?.error }
+}
+
+/** Reads an SSE response body event by event. */
+export function sseReader(res: Response) {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let buf = ''
+  const queue: { id?: string; event?: string; data: string }[] = []
+  return {
+    async next(timeoutMs = 5000): Promise<{ id?: string; event?: string; data: string }> {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        if (queue.length) return queue.shift()!
+        const i = buf.indexOf('\n\n')
+        if (i >= 0) {
+          const block = buf.slice(0, i + 2)
+          buf = buf.slice(i + 2)
+          queue.push(...parseSse(block))
+          continue
+        }
+        const left = deadline - Date.now()
+        if (left <= 0) throw new Error('no SSE event in time')
+        let timer!: NodeJS.Timeout
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error('no SSE event in time')), left))),
+        ]).finally(() => clearTimeout(timer))
+        if (chunk.done) throw new Error('stream ended')
+        buf += chunk.value
+      }
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  }
+}
