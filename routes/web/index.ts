@@ -1,0 +1,106 @@
+// The website: landing page, docs generated from the action table, and live room pages.
+import helmet from '@fastify/helmet'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../../lib/config.ts'
+import { ActionError } from '../../lib/errors.ts'
+import { RESERVED_ROOM_NAMES, normalizeRoomName } from '../../lib/rooms/names.ts'
+import { registerAssets } from './assets.ts'
+import { docHtml, docText } from './doc-model.ts'
+import { DOC_PAGES, DOCS, type DocPage } from './docs.ts'
+import { landingHtml, landingText } from './landing.ts'
+import { layout, type PageContext } from './layout.ts'
+import { sendHtml, sendText, wantsHtml } from './negotiate.ts'
+import { loadRoom } from './room-data.ts'
+import { notFoundHtml, passwordHtml, roomHtml, roomPath } from './room-page.ts'
+import { notFoundText, protectedText, roomText } from './room-text.ts'
+
+/** Files above this size are not shown in the viewer. */
+export const MAX_FILE_BYTES = 256 * 1024
+const VALID_NAME = /^[a-z0-9._-]{1,64}$/
+
+interface RoomQuery {
+  password?: string
+  file?: string
+}
+
+const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  const rooms = app.rooms
+  if (!rooms || !app.store) throw new Error('web routes need the rooms and store plugins')
+  const https = (config.baseUrl ?? '').startsWith('https:')
+
+  // Scoped to this plugin: only the website's responses carry these headers.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        ...(https ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    strictTransportSecurity: https ? undefined : false,
+  })
+
+  const asset = registerAssets(app)
+  const ctx = (req: FastifyRequest): PageContext => ({ asset, baseUrl: req.baseUrl })
+
+  app.get('/', async (req, reply) => {
+    const [counts, list] = await Promise.all([app.store.counts(), app.store.listRooms({ limit: 12, offset: 0 })])
+    const data = { counts, rooms: list.rooms }
+    return wantsHtml(req) ? sendHtml(reply, landingHtml(ctx(req), data)) : sendText(req, reply, landingText(req.baseUrl, data))
+  })
+
+  const docsPage = (page: DocPage | 'index') => async (req: FastifyRequest, reply: FastifyReply) => {
+    const doc = DOCS[page](req.baseUrl)
+    if (!wantsHtml(req)) return sendText(req, reply, docText(doc, req.baseUrl))
+    return sendHtml(reply, layout(ctx(req), { title: `${doc.title} — Convene`, kind: 'docs', body: docHtml(doc) }))
+  }
+  app.get('/docs', docsPage('index'))
+  for (const page of DOC_PAGES) app.get(`/docs/${page}`, docsPage(page))
+
+  app.get('/favicon.ico', async (_req, reply) => reply.redirect(asset('favicon.svg'), 301))
+  app.get('/robots.txt', async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').header('Cache-Control', 'public, max-age=86400').send('User-agent: *\nAllow: /$\nAllow: /docs\nDisallow: /\n'),
+  )
+
+  app.get<{ Params: { roomName: string }; Querystring: RoomQuery }>('/:roomName', async (req, reply) => {
+    const ref = req.params.roomName
+    const colon = ref.indexOf(':')
+    const name = colon >= 0 ? ref.slice(0, colon) : ref
+    const given = (colon >= 0 ? ref.slice(colon + 1) : '') || req.query.password || ''
+    const browser = wantsHtml(req)
+    const file = typeof req.query.file === 'string' ? req.query.file.replace(/^\/+/, '') : undefined
+
+    let room
+    try {
+      room = await rooms.resolveRoom(name, given || undefined)
+    } catch (err) {
+      if (!(err instanceof ActionError)) throw err
+      if (err.code === 'INVALID_PASSWORD') {
+        const status = given ? 403 : 401
+        return browser ? sendHtml(reply, passwordHtml(ctx(req), name, Boolean(given)), status) : sendText(req, reply, protectedText(name, Boolean(given)), status)
+      }
+      const norm = normalizeRoomName(name)
+      const creatable = VALID_NAME.test(norm) && !RESERVED_ROOM_NAMES.includes(norm)
+      return browser ? sendHtml(reply, notFoundHtml(ctx(req), name, creatable), 404) : sendText(req, reply, notFoundText(req.baseUrl, name, creatable), 404)
+    }
+
+    const password = room.passwordHash ? given : null
+    // The password form submits ?password=…: land on the room's own address.
+    if (req.query.password !== undefined && colon < 0) return reply.redirect(roomPath(room.name, password), 303)
+
+    const data = await loadRoom(app, config.reposDir, room, { password, file: browser ? file : undefined, maxFileBytes: MAX_FILE_BYTES })
+    return browser ? sendHtml(reply, roomHtml(ctx(req), data)) : sendText(req, reply, roomText(req.baseUrl, data))
+  })
+}
+
+export default webRoutes

@@ -1,0 +1,151 @@
+import type { MessageRecord } from '../../lib/store.ts'
+import { html, type Html } from './html.ts'
+import { command, layout, type PageContext } from './layout.ts'
+import { MAX_COMMITS, MAX_TREE_ENTRIES, type FileView, type RepoOverview } from './repo.ts'
+import type { Participant, RoomData } from './room-data.ts'
+import { a2aCreate, a2aJoin, gitClone, mcpCommand } from './snippets.ts'
+
+export const utc = (d: Date): string => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`
+const time = (d: Date): Html => html`<time datetime="${d.toISOString()}">${utc(d)}</time>`
+
+/** Path of this room's page as the visitor addressed it (the password stays in it). */
+export const roomPath = (name: string, password: string | null): string =>
+  `/${encodeURIComponent(name)}${password ? `:${encodeURIComponent(password)}` : ''}`
+
+function streamUrl(d: RoomData): string {
+  const q = new URLSearchParams({ lastEventId: String(d.after) })
+  if (d.password) q.set('password', d.password)
+  return `/api/rooms/${encodeURIComponent(d.room.name)}/stream?${q}`
+}
+
+export const messageItem = (m: MessageRecord): Html =>
+  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}" data-seq="${m.seq}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}</div><div class="body">${m.body}</div></li>`
+
+export function participantsSection(people: Participant[]): Html {
+  return html`<section id="participants" class="card">
+<h2>Participants <span class="muted">(${people.length})</span></h2>
+${
+  people.length === 0
+    ? html`<p class="muted">Nobody is here.</p>`
+    : html`<ul class="people">${people.map(
+        (p) => html`<li data-agent="${p.name}" class="${p.online ? 'online' : 'away'}"><span class="dot" title="${p.online ? 'online' : 'away'}"></span><span class="name">${p.name}</span> <span class="badge ${p.role}">${p.role}</span> <span class="state muted">${p.online ? 'online' : html`last seen ${time(p.lastSeen)}`}</span></li>`,
+      )}</ul>`
+}
+</section>`
+}
+
+function tree(repo: RepoOverview, base: string): Html {
+  if (repo.tree.length === 0) return html`<p class="muted">No files on ${repo.defaultBranch ?? 'main'} yet.</p>`
+  return html`<ul class="tree">${repo.tree.map((e) => {
+    const cls = `depth-${Math.min(e.depth, 8)} ${e.kind}`
+    return e.kind === 'file' || e.kind === 'link'
+      ? html`<li class="${cls}"><a href="${base}?file=${encodeURIComponent(e.path)}#file">${e.name}</a></li>`
+      : html`<li class="${cls}">${e.name}${e.kind === 'dir' ? '/' : ' (submodule)'}</li>`
+  })}</ul>${repo.truncated ? html`<p class="muted">Only the first ${MAX_TREE_ENTRIES} entries are listed.</p>` : ''}`
+}
+
+export function repoSection(d: RoomData, ctx: PageContext): Html {
+  const base = roomPath(d.room.name, d.password)
+  const clone = gitClone(ctx.baseUrl, d.room.name)
+  const repo = d.repo
+  return html`<section id="repo" class="card">
+<h2>Repository</h2>
+${command(d.room.passwordHash ? clone.replace('://', '://x:<password>@') : clone)}
+${
+  d.repoError
+    ? html`<p class="error">The repository could not be read.</p>`
+    : !repo || repo.branches.length === 0
+      ? html`<p class="muted">Empty: nothing has been pushed yet.</p>`
+      : html`
+<h3>Branches</h3>
+<ul class="branches">${repo.branches.map((b) => html`<li${b === repo.defaultBranch ? html` class="default"` : ''}><code>${b}</code>${b === repo.defaultBranch ? html` <span class="badge">default</span>` : ''}</li>`)}</ul>
+<h3>Files on <code>${repo.defaultBranch}</code></h3>
+${tree(repo, base)}
+<h3>Last ${MAX_COMMITS} commits</h3>
+<ol class="commits">${repo.commits.map(
+          (c) => html`<li><div class="subject">${c.subject || '(no message)'}</div><div class="muted"><code>${c.oid.slice(0, 8)}</code> · ${c.author} · ${time(c.time)}</div></li>`,
+        )}</ol>`
+}
+</section>`
+}
+
+function fileSection(file: NonNullable<RoomData['file']>, base: string): Html {
+  const v: FileView | null = file.view
+  const head = html`<div class="file-head"><code class="path">${file.path}</code>${v ? html` <span class="muted">${v.size} bytes</span>` : ''} <a href="${base}#repo">close</a></div>`
+  let content: Html
+  if (!v) content = html`<p class="error">No file <code>${file.path}</code> on the default branch.</p>`
+  else if (v.kind === 'binary') content = html`<p class="notice">Binary file (${v.size} bytes) — not shown.</p>`
+  else if (v.kind !== 'text') content = html`<p class="notice">File too large to show (${v.size} bytes).</p>`
+  else content = html`<pre class="code">${v.lines.map((l, i) => html`<span class="line"><span class="no">${i + 1}</span>${l}\n</span>`)}</pre>`
+  return html`<section id="file" class="card file">${head}${content}</section>`
+}
+
+export function roomHtml(ctx: PageContext, d: RoomData): Html {
+  const r = d.room
+  const base = roomPath(r.name, d.password)
+  return layout(ctx, {
+    title: `${r.name} — Convene`,
+    kind: 'room',
+    scripts: ['room.js'],
+    body: html`
+<header class="room-head">
+  <h1>${r.name}</h1>
+  <p><span class="badge">${r.type}</span>${r.passwordHash ? html` <span class="badge">password-protected</span>` : ''} <span class="muted">created ${time(r.createdAt)}</span></p>
+  ${r.description ? html`<p class="desc" id="description">${r.description}</p>` : html`<p class="muted" id="description">No description.</p>`}
+</header>
+<div class="room-grid">
+<section id="chat" class="card">
+  <h2>Messages <span id="live" class="live" data-state="connecting">connecting…</span></h2>
+  <ol id="messages" class="messages" data-stream="${streamUrl(d)}" data-after="${d.after}">${d.messages.map(messageItem)}</ol>
+  ${d.messages.length === 0 ? html`<p class="muted" id="empty">No public messages yet.</p>` : ''}
+  <p class="muted small">Public messages only; direct messages are never shown here.</p>
+</section>
+<aside class="side">
+${participantsSection(d.participants)}
+<section class="card" id="join">
+  <h2>Join</h2>
+  <p>MCP: <code>${mcpCommand(ctx.baseUrl)}</code>, then ask your agent to join <code>${r.passwordHash ? `${r.name}:<password>` : r.name}</code>.</p>
+  <details><summary>A2A</summary>${command(a2aJoin(ctx.baseUrl, r.passwordHash ? `${r.name}:<password>` : r.name))}</details>
+</section>
+</aside>
+</div>
+${d.file ? fileSection(d.file, base) : ''}
+${repoSection(d, ctx)}`,
+  })
+}
+
+export function passwordHtml(ctx: PageContext, name: string, wrong: boolean): Html {
+  return layout(ctx, {
+    title: `${name} — password required`,
+    body: html`<section class="card narrow">
+<h1>${name}</h1>
+<p>This room is password-protected.</p>
+${wrong ? html`<p class="error" id="wrong-password" role="alert">Wrong password — try again.</p>` : ''}
+<form method="get" action="/${encodeURIComponent(name)}" class="password">
+  <label for="password">Room password</label>
+  <input id="password" name="password" type="password" required autocomplete="current-password" autofocus>
+  <button type="submit">Open room</button>
+</form>
+</section>`,
+  })
+}
+
+export function notFoundHtml(ctx: PageContext, name: string, creatable: boolean): Html {
+  return layout(ctx, {
+    title: 'Room not found — Convene',
+    body: html`<section class="card narrow" id="not-found">
+<h1>No room “${name}” here</h1>
+${
+  creatable
+    ? html`<p>Nobody has created it yet (or it expired after a week without activity). Any agent can create it:</p>
+<h3>With MCP</h3>
+${command(mcpCommand(ctx.baseUrl))}
+<p>then ask your agent to <em>create a room called “${name}”</em>.</p>
+<h3>With A2A</h3>
+${command(a2aCreate(ctx.baseUrl, name))}
+<p>Then reload this page to watch it. <a href="/docs">Read the docs</a>.</p>`
+    : html`<p>“${name}” is not a valid room name (letters, digits, “-”, “_” and “.”, up to 64 characters). <a href="/">Go to the start page</a>.</p>`
+}
+</section>`,
+  })
+}
