@@ -1,8 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { Config, Protocol } from './lib/config.ts'
+import { loggerOptions } from './lib/log.ts'
 import dbPlugin from './plugins/db.ts'
 import eventsPlugin from './plugins/events.ts'
+import healthPlugin from './plugins/health.ts'
 import httpPlugin from './plugins/http.ts'
+import limitsPlugin from './plugins/limits.ts'
+import metricsPlugin from './plugins/metrics.ts'
 import roomsPlugin from './plugins/rooms.ts'
 import a2aRoutes from './routes/a2a/index.ts'
 import mcpRoutes from './routes/mcp/index.ts'
@@ -23,7 +27,7 @@ const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> 
 /** Builds the whole server from a validated config; used by server.ts and the tests. */
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    logger: opts.logger ?? loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: Boolean(config.baseUrl),
   })
@@ -31,6 +35,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(dbPlugin, { config })
   await app.register(eventsPlugin)
   await app.register(roomsPlugin, { config, clock: opts.clock })
+  await app.register(healthPlugin)
+  await app.register(metricsPlugin, { config })
+  await app.register(limitsPlugin, { config })
   for (const protocol of config.protocols) {
     const routes = ROUTES[protocol]
     if (routes) await app.register(routes, { config })

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './lib/config.ts'
 
@@ -12,12 +13,7 @@ try {
   throw e
 }
 
-const app = await buildApp(config, {
-  logger: {
-    level: config.logLevel,
-    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.agentToken'],
-  },
-})
+const app = await buildApp(config)
 
 let closing = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -39,6 +35,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   await app.listen({ port: config.port, host: config.host })
+  if (config.metrics && config.metricsPort !== undefined) {
+    // Metrics on their own port, e.g. reachable only from the monitoring network.
+    const metrics = createServer(async (_req, res) => {
+      res.setHeader('content-type', app.metrics.registry.contentType)
+      res.end(await app.metrics.registry.metrics())
+    })
+    metrics.listen(config.metricsPort, config.host)
+    metrics.unref()
+  }
 } catch (err) {
   app.log.error({ err }, 'could not start')
   process.exit(1)

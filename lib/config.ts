@@ -9,6 +9,8 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 })
 const Bool = Type.Boolean()
 const Positive = Type.Number({ exclusiveMinimum: 0 })
 const Count = Type.Integer({ minimum: 1 })
+/** 0 turns the limit off. */
+const Limit = Type.Integer({ minimum: 0 })
 
 /** Every setting: its environment variable, schema and default. The config type is derived from this table. */
 const FIELDS = {
@@ -32,6 +34,13 @@ const FIELDS = {
   maxMessageChars: { env: 'MAX_MESSAGE_CHARS', schema: Count, default: 32000 },
   bodyLimitBytes: { env: 'BODY_LIMIT_BYTES', schema: Count, default: 1024 * 1024 },
   gitMaxPushBytes: { env: 'GIT_MAX_PUSH_BYTES', schema: Count, default: 512 * 1024 * 1024 },
+  metrics: { env: 'METRICS', schema: Bool, default: true },
+  metricsPort: { env: 'METRICS_PORT', schema: Type.Optional(Port) },
+  rateLimitMax: { env: 'RATE_LIMIT_MAX', schema: Limit, default: 600 },
+  rateLimitWindowSeconds: { env: 'RATE_LIMIT_WINDOW_SECONDS', schema: Positive, default: 60 },
+  maxAgentsPerRoom: { env: 'MAX_AGENTS_PER_ROOM', schema: Limit, default: 1000 },
+  maxEventLoopDelayMs: { env: 'MAX_EVENT_LOOP_DELAY_MS', schema: Limit, default: 2000 },
+  maxHeapUsedBytes: { env: 'MAX_HEAP_USED_BYTES', schema: Limit, default: 0 },
 } satisfies Record<string, { env: string; schema: TSchema; default?: unknown }>
 
 type Fields = typeof FIELDS
@@ -44,13 +53,13 @@ export class ConfigError extends Error {}
 
 function parseEnv(key: keyof Fields, raw: string): unknown {
   if (key === 'protocols') return raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
-  if (key === 'allowPrivateEndpoints') {
+  const schema = FIELDS[key].schema as TSchema & { type?: string }
+  if (schema.type === 'boolean') {
     const v = raw.trim().toLowerCase()
     if (['1', 'true', 'yes', 'on'].includes(v)) return true
     if (['0', 'false', 'no', 'off', ''].includes(v)) return false
     return raw
   }
-  const schema = FIELDS[key].schema as TSchema & { type?: string }
   if (schema.type === 'integer' || schema.type === 'number') return raw.trim() === '' ? raw : Number(raw)
   return raw
 }

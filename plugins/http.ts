@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 
@@ -6,6 +7,14 @@ declare module 'fastify' {
     /** This server's public origin: BASE_URL, else what the request was addressed to. */
     baseUrl: string
   }
+}
+
+interface HttpError {
+  statusCode?: number
+  message: string
+  jsonrpc?: string
+  id?: string | number | null
+  error?: unknown
 }
 
 /** Cross-cutting HTTP behaviour: public base URL, JSON errors that never leak internals. */
@@ -17,13 +26,15 @@ export default fp<{ config: Config }>(
       },
     })
 
-    app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, req, reply) => {
+    app.setErrorHandler((err: HttpError, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
-      if (status >= 500) {
+      if (status >= 500 && status !== 503) {
         req.log.error({ err }, 'request failed')
-        return reply.status(status).send({ error: 'Internal Server Error', message: 'Something went wrong on our side' })
+        return reply.status(status).send({ error: STATUS_CODES[status], message: 'Something went wrong on our side' })
       }
-      return reply.status(status).send({ error: err.code ?? 'Bad Request', message: err.message })
+      // JSON-RPC surfaces get their own error shape (set by the thrower, e.g. the rate limiter).
+      if (err.jsonrpc) return reply.status(status).send({ jsonrpc: '2.0', id: err.id ?? null, error: err.error })
+      return reply.status(status).send({ error: typeof err.error === 'string' ? err.error : STATUS_CODES[status], message: err.message })
     })
 
     app.setNotFoundHandler((req, reply) =>

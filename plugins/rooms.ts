@@ -18,6 +18,7 @@ export default fp<{ config: Config; clock?: () => Date }>(
       roomTtlDays: config.roomTtlDays,
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       maxMessageChars: config.maxMessageChars,
+      maxAgentsPerRoom: config.maxAgentsPerRoom,
     })
     app.decorate('rooms', rooms)
 

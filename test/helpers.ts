@@ -58,6 +58,7 @@ export async function testConfig(t: TestContext | null, overrides: Partial<Confi
       databaseUrl: DATABASE_URL,
       logLevel: 'silent',
       allowPrivateEndpoints: true,
+      rateLimitMax: 0, // the suite sends fast; the limits test turns it on
       ...overrides,
     },
   )

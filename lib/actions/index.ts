@@ -47,4 +47,4 @@ export async function invokeAction(
 }
 
 export { documentation, docsText, type ActionDef }
-export { paramDocs } from './docs.ts'
+export { paramDocs, type ActionDoc, type ParamDoc } from './docs.ts'

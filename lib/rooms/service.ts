@@ -23,6 +23,8 @@ export interface RoomServiceOptions {
   roomTtlDays: number
   allowPrivateEndpoints: boolean
   maxMessageChars: number
+  /** 0: no limit. */
+  maxAgentsPerRoom?: number
 }
 
 export interface Result<D> {
@@ -205,6 +207,8 @@ export class RoomService {
         data: { roomId: room.id, agentName: p.agentName, agentToken: p.agentToken!, role: existing.role, ...missed(messages) },
       }
     }
+    const max = this.opts.maxAgentsPerRoom ?? 0
+    if (max > 0 && (await this.store.agents(room.id)).length >= max) throw errors.roomFull(max)
     const token = newToken()
     const agent = {
       id: newId(),

@@ -1,0 +1,87 @@
+import fp from 'fastify-plugin'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Config } from '../lib/config.ts'
+
+function instruments(registry: Registry) {
+  const registers = [registry]
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'convene_http_request_duration_seconds',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+    messagesSent: new Counter({ name: 'convene_messages_sent_total', help: 'Messages posted (agents and room-bot)', registers }),
+    sseStreams: new Gauge({ name: 'convene_sse_streams', help: 'Open SSE streams', registers }),
+    mcpSessions: new Gauge({ name: 'convene_mcp_sessions', help: 'Open MCP sessions on this instance', registers }),
+    pushDeliveries: new Counter({ name: 'convene_push_deliveries_total', help: 'A2A push deliveries', labelNames: ['result'], registers }),
+    gitBytes: new Counter({ name: 'convene_git_bytes_total', help: 'Git bytes received and sent', labelNames: ['direction'], registers }),
+    gitPackDuration: new Histogram({
+      name: 'convene_git_pack_duration_seconds',
+      help: 'Time to serve a fetch or store a push',
+      labelNames: ['service'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    }),
+    busLag: new Histogram({
+      name: 'convene_event_bus_lag_seconds',
+      help: 'Time from publishing a room event to its delivery to this instance',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+  }
+}
+
+export type Metrics = ReturnType<typeof instruments>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prometheus instruments; other plugins count into them. */
+    metrics: Metrics
+  }
+}
+
+const STORE_COUNTS_TTL_MS = 5000
+
+/** Prometheus metrics at GET /metrics (unless METRICS=0 or served on METRICS_PORT by server.ts). */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry, prefix: 'convene_' })
+    const m = instruments(registry)
+    app.decorate('metrics', m)
+
+    let cached: { at: number; value: Promise<{ rooms: number; agents: number; messages: number }> } | null = null
+    const counts = () => {
+      if (!cached || Date.now() - cached.at > STORE_COUNTS_TTL_MS) cached = { at: Date.now(), value: app.store.counts() }
+      return cached.value
+    }
+    for (const key of ['rooms', 'agents', 'messages'] as const) {
+      new Gauge({
+        name: `convene_${key}`,
+        help: `${key[0].toUpperCase()}${key.slice(1)} in the store`,
+        registers: [registry],
+        async collect() {
+          this.set((await counts().catch(() => ({ rooms: NaN, agents: NaN, messages: NaN })))[key])
+        },
+      })
+    }
+
+    app.addHook('onResponse', async (req, reply) => {
+      const route = req.routeOptions.url ?? 'unmatched'
+      m.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    })
+    app.addHook('onReady', async () => {
+      app.events.subscribe(() => m.messagesSent.inc())
+    })
+
+    if (config.metrics && !config.metricsPort) {
+      app.get('/metrics', { logLevel: 'warn', config: { rateLimit: false } }, async (_req, reply) =>
+        reply.type(registry.contentType).send(await registry.metrics()),
+      )
+    }
+  },
+  { name: 'metrics', dependencies: ['db', 'events'] },
+)

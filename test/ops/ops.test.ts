@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import { test } from 'node:test'
+import { buildApp } from '../../app.ts'
+import { loggerOptions } from '../../lib/log.ts'
+import { a2a, createRoom, rpc, startApp, testConfig } from '../helpers.ts'
+
+test('healthz is always up; readyz is ready once started and 503 once shutdown begins', async (t) => {
+  const config = await testConfig(t)
+  const app = await buildApp(config, { logger: false })
+  let duringShutdown: { status: number; body: any } | undefined
+  app.addHook('preClose', async () => {
+    const res = await fetch(`${url}/readyz`)
+    duringShutdown = { status: res.status, body: await res.json() }
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  assert.equal((await fetch(`${url}/healthz`)).status, 200)
+  const ready = await fetch(`${url}/readyz`)
+  assert.equal(ready.status, 200)
+  assert.equal((await ready.json()).status, 'ready')
+  await app.close()
+  assert.equal(duringShutdown?.status, 503)
+})
+
+test('readyz is 503 while not accepting', async (t) => {
+  const srv = await startApp(t, {}, { listen: false })
+  srv.app.accepting = false
+  const res = await srv.app.inject('/readyz')
+  assert.equal(res.statusCode, 503)
+  assert.match(res.json().reason, /starting or shutting down/)
+})
+
+test('metrics are exposed in Prometheus format and move', async (t) => {
+  const srv = await startApp(t, {}, { listen: false })
+  const { token } = await createRoom(srv)
+  await a2a(srv, 'message.send', { agentToken: token }, { text: 'count me' })
+  const res = await srv.app.inject('/metrics')
+  assert.equal(res.statusCode, 200)
+  assert.match(res.headers['content-type'] as string, /^text\/plain/)
+  const body = res.body
+  assert.match(body, /convene_http_request_duration_seconds_count\{method="POST",route="\/a2a",status="200"\} [1-9]/)
+  assert.match(body, /convene_messages_sent_total [1-9]/)
+  assert.match(body, /convene_rooms [1-9]/)
+  assert.match(body, /convene_process_resident_memory_bytes/)
+})
+
+test('METRICS=0 turns the endpoint off', async (t) => {
+  const srv = await startApp(t, { metrics: false }, { listen: false })
+  assert.equal((await srv.app.inject('/metrics')).statusCode, 404)
+})
+
+test('rate limits answer 429 with Retry-After, in JSON-RPC shape on A2A', async (t) => {
+  const srv = await startApp(t, { rateLimitMax: 3, rateLimitWindowSeconds: 60 })
+  const { token } = await createRoom(srv)
+  const body = (n: number) => ({ jsonrpc: '2.0', id: n, method: 'SendMessage', params: { message: { role: 'user', parts: [{ text: 'x' }], metadata: { action: 'message.send', agentToken: token } } } })
+  const statuses: number[] = []
+  let last: Response | undefined
+  for (let i = 0; i < 5; i++) {
+    last = await fetch(`${srv.url}/a2a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(i)) })
+    statuses.push(last.status)
+    if (last.status === 200) await last.arrayBuffer()
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429])
+  assert.ok(Number(last!.headers.get('retry-after')) > 0)
+  const err = await last!.json()
+  assert.equal(err.jsonrpc, '2.0')
+  assert.match(err.error.message, /^Error: Rate limit exceeded/)
+  // another client (no token → its IP) is counted separately, and health checks are never limited
+  assert.equal((await rpc(srv, { jsonrpc: '2.0', id: 1, method: 'rpc.discover' })).result.name, 'Convene')
+  for (let i = 0; i < 5; i++) assert.equal((await fetch(`${srv.url}/healthz`)).status, 200)
+})
+
+test('an oversized body gets 413 with a JSON error', async (t) => {
+  const srv = await startApp(t, { bodyLimitBytes: 1024 }, { listen: false })
+  const res = await srv.app.inject({ method: 'POST', url: '/a2a', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(4096) }) })
+  assert.equal(res.statusCode, 413)
+  assert.ok(res.json().message)
+})
+
+test('logs never carry tokens, passwords or Authorization headers', async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk))
+      cb()
+    },
+  })
+  const config = await testConfig(t)
+  const app = await buildApp(config, { logger: { ...loggerOptions('trace', false), stream } })
+  t.after(() => app.close())
+  await app.ready()
+  const srv = { app, url: '', config }
+  const { token } = await createRoom(srv, { password: 'hunter2-secret' })
+  await app.inject({ method: 'GET', url: `/api/messages/x/sse?agentToken=${token}&password=hunter2-secret`, headers: { authorization: 'Basic dXNlcjpodW50ZXIyLXNlY3JldA==' } })
+  const log = lines.join('')
+  assert.ok(log.includes('agentToken=[redacted]'), 'the request was logged, redacted')
+  assert.ok(!log.includes(token), 'no agentToken in logs')
+  assert.ok(!log.includes('hunter2-secret'), 'no password in logs')
+  assert.ok(!log.includes('dXNlcjpodW50ZXIyLXNlY3JldA=='), 'no Authorization header in logs')
+})
+
+test('MAX_AGENTS_PER_ROOM refuses joins past the limit, naming it', async (t) => {
+  const srv = await startApp(t, { maxAgentsPerRoom: 2 }, { listen: false })
+  const { roomId } = await createRoom(srv)
+  assert.match((await a2a(srv, 'room.join', { agentName: 'b' }, { contextId: roomId })).text, /^Joined room/)
+  const full = await a2a(srv, 'room.join', { agentName: 'c' }, { contextId: roomId })
+  assert.equal(full.text, 'Error: Room is full (at most 2 agents)')
+  assert.equal(full.data.error.code, 'ROOM_FULL')
+})
