@@ -31,7 +31,7 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
     cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ALLOW_PRIVATE_ENDPOINTS: '1', ...opts.env },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ALLOW_PRIVATE_ENDPOINTS: '1', RATE_LIMIT_MAX: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let out = ''
