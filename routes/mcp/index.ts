@@ -52,8 +52,13 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? -32700 : -32000
     return rpcError(reply, status, code, status === 500 ? 'Internal error' : err.message)
   })
+  // Hijacked requests in flight: shutdown waits for them to end so their connections are idle when the server closes.
+  const inFlight = new Set<Promise<unknown>>()
   app.addHook('preClose', async () => {
     await registry.closeAll()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.allSettled(inFlight), new Promise((r) => (timer = setTimeout(r, 2000)))])
+    clearTimeout(timer)
   })
   if (config.mcpPort !== undefined) secondListener(app, config)
 
@@ -83,6 +88,9 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     }
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v as string)
     reply.hijack()
+    const done = new Promise((resolve) => reply.raw.once('close', resolve))
+    inFlight.add(done)
+    void done.then(() => inFlight.delete(done))
     try {
       await session.transport.handleRequest(req.raw, reply.raw, req.body)
     } catch (err) {

@@ -2,6 +2,10 @@ import type { TestContext } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { Agent, setGlobalDispatcher } from 'undici'
+
+// Idle client connections would hold app.close() for undici's default 4 s keep-alive.
+setGlobalDispatcher(new Agent({ keepAliveTimeout: 50, keepAliveMaxTimeout: 50 }))
 
 export interface McpClient {
   client: Client
