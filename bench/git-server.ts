@@ -1,0 +1,26 @@
+// The git surface in its own process for bench/git.ts. Default: the whole app (registering routes/git until
+// app.ts does). GIT_BENCH_STANDALONE=1: only Fastify + routes/git over stub rooms/store, so RSS shows git's share.
+import Fastify from 'fastify'
+import { buildApp } from '../app.ts'
+import { loadConfig } from '../lib/config.ts'
+import { withLocalLock } from '../lib/git/index.ts'
+import gitRoutes from '../routes/git/index.ts'
+
+const config = loadConfig(process.env)
+let app
+if (process.env.GIT_BENCH_STANDALONE === '1') {
+  app = Fastify({ logger: false })
+  app.decorate('rooms', {
+    gitAccess: async (ref: string) => ({ ok: true as const, roomId: ref }),
+    postNotice: async () => {},
+    onRoomsDeleted: () => () => {},
+  } as never)
+  app.decorate('store', { withLock: withLocalLock } as never)
+  await app.register(gitRoutes, { config })
+} else {
+  app = await buildApp(config, { logger: false })
+  if (!app.hasRoute({ method: 'GET', url: '/rooms/:name/info/refs' })) await app.register(gitRoutes, { config })
+}
+const url = await app.listen({ port: 0, host: '127.0.0.1' })
+process.stdout.write(`Server listening at ${url}\n`)
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)))
