@@ -60,6 +60,7 @@ export const errors = {
   unknownAction: (x: string) => fail('UNKNOWN_ACTION', `Unknown action: ${x}`),
   missing: (param: string) => fail('MISSING_PARAMETER', `${param} is required`),
   invalid: (param: string, why: string) => fail('INVALID_PARAMETER', `${param} ${why}`),
+  tooManyRooms: (max: number) => fail('RATE_LIMITED', `Too many rooms created: at most ${max} per hour, try again later`),
   roomFull: (max: number) => fail('ROOM_FULL', `Room is full (at most ${max} agents)`),
   unavailable: () => fail('UNAVAILABLE', 'Service temporarily unavailable, try again shortly'),
 }

@@ -19,6 +19,7 @@ export default fp<{ config: Config; clock?: () => Date }>(
       allowPrivateEndpoints: config.allowPrivateEndpoints,
       maxMessageChars: config.maxMessageChars,
       maxAgentsPerRoom: config.maxAgentsPerRoom,
+      maxRoomsPerCallerPerHour: config.maxRoomsPerIpPerHour,
     })
     app.decorate('rooms', rooms)
 

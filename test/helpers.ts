@@ -58,7 +58,8 @@ export async function testConfig(t: TestContext | null, overrides: Partial<Confi
       databaseUrl: DATABASE_URL,
       logLevel: 'silent',
       allowPrivateEndpoints: true,
-      rateLimitMax: 0, // the suite sends fast; the limits test turns it on
+      rateLimitMax: 0, // the suite sends fast; the limits tests turn these on
+      maxRoomsPerIpPerHour: 0,
       ...overrides,
     },
   )

@@ -31,7 +31,14 @@ export interface ActionDef<P extends TObject = TObject, R extends TObject = TObj
    */
   mcp: { session?: boolean; bind?: boolean; roomDefault?: boolean }
   annotations: ToolAnnotations
-  run(service: RoomService, params: Static<P>, signal?: AbortSignal): Promise<Result<Static<R>>>
+  run(service: RoomService, params: Static<P>, ctx: CallContext): Promise<Result<Static<R>>>
+}
+
+/** Who is calling and how to stop: passed from the surface to the action. */
+export interface CallContext {
+  signal?: AbortSignal
+  /** A stable key for the client (its IP), for per-client quotas. */
+  caller?: string
 }
 
 export const defineAction = <P extends TObject, R extends TObject>(def: ActionDef<P, R>): ActionDef<P, R> => def

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { errors } from '../errors.ts'
 import type { Result, RoomService } from '../rooms/service.ts'
-import { defineAction, validateParams, type ActionDef } from './define.ts'
+import { defineAction, validateParams, type ActionDef, type CallContext } from './define.ts'
 import { documentation, docsText } from './docs.ts'
 import { MESSAGE_ACTIONS, ROOM_ACTIONS } from './table.ts'
 
@@ -37,14 +37,14 @@ export async function invokeAction(
   service: RoomService,
   nameOrAlias: string,
   raw: Record<string, unknown>,
-  signal?: AbortSignal,
+  ctx: CallContext = {},
 ): Promise<Result<Record<string, unknown>> & { action: ActionDef }> {
   const action = findAction(nameOrAlias)
   if (!action) throw errors.unknownAction(nameOrAlias)
   const params = validateParams(action, raw)
-  const result = await action.run(service, params as never, signal)
+  const result = await action.run(service, params as never, ctx)
   return { ...(result as Result<Record<string, unknown>>), action }
 }
 
-export { documentation, docsText, type ActionDef }
+export { documentation, docsText, type ActionDef, type CallContext }
 export { paramDocs, type ActionDoc, type ParamDoc } from './docs.ts'

@@ -60,7 +60,7 @@ export const ROOM_ACTIONS = [
     a2a: { text: 'name' },
     mcp: { bind: true },
     annotations: WRITE,
-    run: (s, p) => s.create(p),
+    run: (s, p, ctx) => s.create(p, ctx.caller),
   }),
   defineAction({
     name: 'room.join',
@@ -262,7 +262,7 @@ export const MESSAGE_ACTIONS = [
     a2a: {},
     mcp: { session: true },
     annotations: hints(false, false, false),
-    run: (s, p, signal) => s.wait(p, signal),
+    run: (s, p, ctx) => s.wait(p, ctx.signal),
   }),
 ] as const
 

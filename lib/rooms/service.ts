@@ -14,6 +14,7 @@ import {
   type Store,
 } from '../store.ts'
 import { checkAgentName, checkRoomName, normalizeRoomName } from './names.ts'
+import { SlidingWindow } from './quota.ts'
 import { toWire, type WireMessage } from './wire.ts'
 
 export interface RoomServiceOptions {
@@ -25,6 +26,8 @@ export interface RoomServiceOptions {
   maxMessageChars: number
   /** 0: no limit. */
   maxAgentsPerRoom?: number
+  /** Rooms one caller may create per hour on this instance; 0: no limit. */
+  maxRoomsPerCallerPerHour?: number
 }
 
 export interface Result<D> {
@@ -51,12 +54,14 @@ export class RoomService {
   readonly clock: () => Date
   private readonly opts: RoomServiceOptions
   private readonly deletedListeners = new Set<(ids: string[]) => void | Promise<void>>()
+  private readonly creations: SlidingWindow
 
   constructor(opts: RoomServiceOptions) {
     this.opts = opts
     this.store = opts.store
     this.events = opts.events
     this.clock = opts.clock ?? (() => new Date())
+    this.creations = new SlidingWindow(opts.maxRoomsPerCallerPerHour ?? 0, 3_600_000)
   }
 
   // ---- rooms ----
@@ -68,9 +73,12 @@ export class RoomService {
     description?: string
     type?: RoomType
     agentEndpoint?: string
-  }) {
+  }, caller?: string) {
     checkAgentName(p.agentName)
     this.checkEndpoint(p.agentEndpoint)
+    if (caller !== undefined && !this.creations.take(caller, this.clock().getTime())) {
+      throw errors.tooManyRooms(this.creations.max)
+    }
     const id = newId()
     const name = p.name ? normalizeRoomName(p.name) : id
     checkRoomName(name, 'name')

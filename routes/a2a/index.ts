@@ -89,7 +89,7 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
 
   async function run(action: string, raw: Record<string, unknown>, contextId: string | undefined, version: A2AVersion, req: FastifyRequest, signal: AbortSignal) {
     try {
-      const result = await invokeAction(service, action, raw, signal)
+      const result = await invokeAction(service, action, raw, { signal, caller: req.ip })
       return agentMessage(version, result.text, result.data, result.contextId ?? contextId)
     } catch (err) {
       if (err instanceof ActionError) return errorMessage(version, err.code, err.message, contextId)

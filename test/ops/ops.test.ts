@@ -108,3 +108,15 @@ test('MAX_AGENTS_PER_ROOM refuses joins past the limit, naming it', async (t) =>
   assert.equal(full.text, 'Error: Room is full (at most 2 agents)')
   assert.equal(full.data.error.code, 'ROOM_FULL')
 })
+
+test('MAX_ROOMS_PER_IP_PER_HOUR refuses the next room with a clear error, and frees up after an hour', async (t) => {
+  let now = Date.parse('2030-01-01T00:00:00Z')
+  const srv = await startApp(t, { maxRoomsPerIpPerHour: 2 }, { clock: () => new Date(now) })
+  await createRoom(srv)
+  await createRoom(srv)
+  const third = await a2a(srv, 'room.create', { agentName: 'a', name: `q-${Date.now()}` })
+  assert.equal(third.text, 'Error: Too many rooms created: at most 2 per hour, try again later')
+  assert.equal(third.data.error.code, 'RATE_LIMITED')
+  now += 3_600_001
+  await createRoom(srv)
+})
