@@ -76,6 +76,15 @@ async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
   return { id: m.id, seq: Number(row.seq), timestamp: m.timestamp }
 }
 
+/** A new agent whose cursor starts at `cursor` (its own join notice). */
+async function insertAgent(q: Sql, a: NewAgent, cursor: number, now: Date): Promise<void> {
+  await q.query(
+    `INSERT INTO agents (id, room_id, name, token_hash, role, endpoint, cursor, joined_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [a.id, a.roomId, a.name, a.tokenHash, a.role, a.endpoint, cursor, now],
+  )
+}
+
 const bot = (roomId: string, n: Notice, now: Date): NewMessage => ({
   id: n.id,
   roomId,
@@ -111,11 +120,7 @@ export class SqlStore implements Store {
         throw e
       }
       const posted = await insertMessage(tx, bot(room.id, notice, now))
-      await tx.query(
-        `INSERT INTO agents (id, room_id, name, token_hash, role, endpoint, cursor, joined_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [creator.id, room.id, creator.name, creator.tokenHash, creator.role, creator.endpoint, posted.seq, now],
-      )
+      await insertAgent(tx, creator, posted.seq, now)
       return posted
     })
   }
@@ -185,11 +190,7 @@ export class SqlStore implements Store {
     try {
       return await this.db.begin(async (tx) => {
         const posted = await insertMessage(tx, bot(agent.roomId, notice, now))
-        await tx.query(
-          `INSERT INTO agents (id, room_id, name, token_hash, role, endpoint, cursor, joined_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [agent.id, agent.roomId, agent.name, agent.tokenHash, agent.role, agent.endpoint, posted.seq, now],
-        )
+        await insertAgent(tx, agent, posted.seq, now)
         return posted
       })
     } catch (e) {
@@ -285,6 +286,14 @@ export class SqlStore implements Store {
     const rows = await this.db.query(
       `SELECT ${MSG_COLS} FROM messages m WHERE m.room_id = $2 AND m.seq > $3 AND ${visible} ORDER BY m.seq LIMIT $4`,
       [agent?.id ?? null, roomId, afterSeq, limit],
+    )
+    return rows.map(toMessage)
+  }
+
+  async readRoom(roomId: string, afterSeq: number, limit: number) {
+    const rows = await this.db.query(
+      `SELECT ${MSG_COLS} FROM messages WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [roomId, afterSeq, limit],
     )
     return rows.map(toMessage)
   }

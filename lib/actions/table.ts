@@ -1,4 +1,5 @@
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
+import type { Result, RoomService } from '../rooms/service.ts'
 import { defineAction, type ActionDef, type ToolAnnotations } from './define.ts'
 import {
   AgentEndpoint,
@@ -32,6 +33,20 @@ const Join = Type.Object({
   role: Type.Enum(['admin', 'member']),
   ...Missed,
 })
+
+const TargetParams = Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent })
+
+/** promote, demote and kick: an admin acting on another agent of the room. */
+const adminOnAgent = (
+  name: string,
+  alias: string,
+  tool: string,
+  title: string,
+  description: string,
+  annotations: ToolAnnotations,
+  run: (s: RoomService, p: Static<typeof TargetParams>) => Promise<Result<Record<string, never>>>,
+) =>
+  defineAction({ name, alias, tool, title, description, params: TargetParams, result: Empty, a2a: {}, mcp: { session: true }, annotations, run })
 
 export const ROOM_ACTIONS = [
   defineAction({
@@ -147,45 +162,9 @@ export const ROOM_ACTIONS = [
     annotations: READ,
     run: (s, p) => s.list(p),
   }),
-  defineAction({
-    name: 'room.promote',
-    alias: 'promote',
-    tool: 'promoteAgent',
-    title: 'Promote to admin',
-    description: 'Promote a member to admin. Admin only.',
-    params: Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent }),
-    result: Empty,
-    a2a: {},
-    mcp: { session: true },
-    annotations: hints(false, false, true),
-    run: (s, p) => s.promote(p),
-  }),
-  defineAction({
-    name: 'room.demote',
-    alias: 'demote',
-    tool: 'demoteAgent',
-    title: 'Demote to member',
-    description: 'Demote an admin to member. Admin only. The last admin cannot be demoted.',
-    params: Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent }),
-    result: Empty,
-    a2a: {},
-    mcp: { session: true },
-    annotations: hints(false, false, true),
-    run: (s, p) => s.demote(p),
-  }),
-  defineAction({
-    name: 'room.kick',
-    alias: 'kick',
-    tool: 'kickAgent',
-    title: 'Remove an agent',
-    description: 'Remove an agent from the room; its agentToken stops working. Admin only.',
-    params: Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent }),
-    result: Empty,
-    a2a: {},
-    mcp: { session: true },
-    annotations: hints(false, true, false),
-    run: (s, p) => s.kick(p),
-  }),
+  adminOnAgent('room.promote', 'promote', 'promoteAgent', 'Promote to admin', 'Promote a member to admin. Admin only.', hints(false, false, true), (s, p) => s.promote(p)),
+  adminOnAgent('room.demote', 'demote', 'demoteAgent', 'Demote to member', 'Demote an admin to member. Admin only. The last admin cannot be demoted.', hints(false, false, true), (s, p) => s.demote(p)),
+  adminOnAgent('room.kick', 'kick', 'kickAgent', 'Remove an agent', 'Remove an agent from the room; its agentToken stops working. Admin only.', hints(false, true, false), (s, p) => s.kick(p)),
   defineAction({
     name: 'room.update',
     alias: 'update',
