@@ -9,8 +9,8 @@ import { describeInvalid, unreadText, type McpTool } from './tools.ts'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
-/** Tools whose result already is the unread list (and `peek` must not consume it). */
-const RETURNS_UNREAD = new Set(['message.unread', 'message.wait'])
+/** Actions that already drain the agent's unread messages (into `messages` or `missedMessages`; `peek` must not consume). */
+const DRAINS = new Set(['message.unread', 'message.wait', 'message.send', 'room.join'])
 
 const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
 
@@ -49,7 +49,10 @@ export async function callTool(
   if (def.name === 'room.leave') await registry.unbind(session)
 
   let unread: WireMessage[] = []
-  if (session.joined && !RETURNS_UNREAD.has(def.name)) {
+  if (Array.isArray(result.data.missedMessages)) {
+    // send/join already drained the agent's unread messages into missedMessages: the same list, no second read
+    unread = result.data.missedMessages as WireMessage[]
+  } else if (session.joined && !DRAINS.has(def.name)) {
     unread = await registry.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! })
   }
   const content: CallToolResult['content'] = [{ type: 'text', text: `${result.text}\n${JSON.stringify(result.data)}` }]
