@@ -36,11 +36,16 @@ interface Entry {
   crc: number;
   base?: number | string;
   oid?: string;
+  /** Inflated delta kept from the first pass (within a memory budget). */
+  delta?: Buffer;
 }
+
+/** Bytes of inflated data kept between passes to avoid inflating twice. */
+const KEEP_BYTES = 16 * 2 ** 20;
 
 function inflateEntry(buf: Buffer, e: { dataAt: number; size: number }, limit: number): { data: Buffer; used: number } {
   try {
-    const r = inflateSync(buf.subarray(e.dataAt, limit), { info: true, maxOutputLength: Math.max(1, e.size) }) as unknown as {
+    const r = inflateSync(buf.subarray(e.dataAt, limit), { info: true, maxOutputLength: Math.max(1, e.size), chunkSize: Math.max(64, e.size + 1) }) as unknown as {
       buffer: Buffer;
       engine: { bytesWritten: number };
     };
@@ -85,6 +90,9 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
   };
 
   // Pass 1: entry boundaries, whole objects hashed.
+  let kept = 0;
+  const recent = new Map<number, Buffer>();
+  let recentBytes = 0;
   let pos = 12;
   for (let i = 0; i < count; i++) {
     const h = readEntryHeader(buf.subarray(0, bodyEnd), pos);
@@ -101,10 +109,24 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
       } catch (err) {
         throw err instanceof PackError ? err : new PackError('corrupt delta');
       }
+      if (kept + data.length <= KEEP_BYTES) {
+        e.delta = data;
+        kept += data.length;
+      }
     } else {
       const type = TYPE_NAMES[h.type];
       if (!type) throw new PackError('bad object type');
       found(e, type, data);
+      // Recent whole objects are likely delta bases (ofs-delta bases precede their deltas).
+      if (data.length <= KEEP_BYTES / 8) {
+        recent.set(pos, data);
+        recentBytes += data.length;
+        for (const [k, v] of recent) {
+          if (recentBytes <= KEEP_BYTES) break;
+          recent.delete(k);
+          recentBytes -= v.length;
+        }
+      }
     }
     entries.push(e);
     byPos.set(pos, e);
@@ -121,7 +143,6 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
     if (list) list.push(e);
     else children.set(e.base, [e]);
   }
-  let resolved = 0;
   const resolveFrom = (root: Entry, type: ObjectType, data: Buffer) => {
     const stack: { e: Entry; data: Buffer; depth: number }[] = [{ e: root, data, depth: 0 }];
     while (stack.length) {
@@ -132,7 +153,8 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
         children.delete(key);
         if (depth + 1 > limits.maxDeltaDepth) throw new PackError('delta chain too deep');
         for (const kid of kids) {
-          const delta = inflateEntry(buf, kid, kid.end).data;
+          const delta = kid.delta ?? inflateEntry(buf, kid, kid.end).data;
+          kid.delta = undefined;
           let out: Buffer;
           try {
             out = applyDelta(base, delta, limits.maxObjectSize);
@@ -140,7 +162,6 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
             throw new PackError(err instanceof DeltaError ? err.message : 'bad delta');
           }
           found(kid, type, out);
-          resolved++;
           stack.push({ e: kid, data: out, depth: depth + 1 });
         }
       }
@@ -148,7 +169,7 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
   };
   for (const e of entries) {
     if (e.base !== undefined || !(children.has(e.pos) || children.has(e.oid!))) continue;
-    resolveFrom(e, TYPE_NAMES[e.type], inflateEntry(buf, e, e.end).data);
+    resolveFrom(e, TYPE_NAMES[e.type], recent.get(e.pos) ?? inflateEntry(buf, e, e.end).data);
   }
   const unresolved = entries.filter((e) => e.oid === undefined);
   if (unresolved.length) {

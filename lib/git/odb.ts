@@ -97,7 +97,7 @@ export class ObjectStore {
       const raw = pack.read(at, end - at);
       const h = readEntryHeader(raw, 0);
       if (!h) throw new Error('corrupt pack entry');
-      const data = inflateSync(raw.subarray(h.headerLen));
+      const data = inflateSync(raw.subarray(h.headerLen), { chunkSize: Math.max(64, h.size + 1) });
       if (data.length !== h.size) throw new Error('corrupt pack entry size');
       if (h.type === OBJ_OFS_DELTA) {
         chain.push(data);
