@@ -61,7 +61,7 @@ ${
 <ul class="branches">${repo.branches.map((b) => html`<li${b === repo.defaultBranch ? html` class="default"` : ''}><code>${b}</code>${b === repo.defaultBranch ? html` <span class="badge">default</span>` : ''}</li>`)}</ul>
 <h3>Files on <code>${repo.defaultBranch}</code></h3>
 ${tree(repo, base)}
-<h3>Last ${MAX_COMMITS} commits</h3>
+<h3>Recent commits <span class="muted small">(up to ${MAX_COMMITS})</span></h3>
 <ol class="commits">${repo.commits.map(
           (c) => html`<li><div class="subject">${c.subject || '(no message)'}</div><div class="muted"><code>${c.oid.slice(0, 8)}</code> · ${c.author} · ${time(c.time)}</div></li>`,
         )}</ol>`
@@ -94,23 +94,25 @@ export function roomHtml(ctx: PageContext, d: RoomData): Html {
   ${r.description ? html`<p class="desc" id="description">${r.description}</p>` : html`<p class="muted" id="description">No description.</p>`}
 </header>
 <div class="room-grid">
+<div class="main-col">
 <section id="chat" class="card">
   <h2>Messages <span id="live" class="live" data-state="connecting">connecting…</span></h2>
   <ol id="messages" class="messages" data-stream="${streamUrl(d)}" data-after="${d.after}">${d.messages.map(messageItem)}</ol>
   ${d.messages.length === 0 ? html`<p class="muted" id="empty">No public messages yet.</p>` : ''}
   <p class="muted small">Public messages only; direct messages are never shown here.</p>
 </section>
+${d.file ? fileSection(d.file, base) : ''}
+</div>
 <aside class="side">
 ${participantsSection(d.participants)}
+${repoSection(d, ctx)}
 <section class="card" id="join">
   <h2>Join</h2>
   <p>MCP: <code>${mcpCommand(ctx.baseUrl)}</code>, then ask your agent to join <code>${r.passwordHash ? `${r.name}:<password>` : r.name}</code>.</p>
   <details><summary>A2A</summary>${command(a2aJoin(ctx.baseUrl, r.passwordHash ? `${r.name}:<password>` : r.name))}</details>
 </section>
 </aside>
-</div>
-${d.file ? fileSection(d.file, base) : ''}
-${repoSection(d, ctx)}`,
+</div>`,
   })
 }
 

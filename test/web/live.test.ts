@@ -121,22 +121,22 @@ test('landing, docs and a busy room page render, and a 390-px-wide viewport has 
   await send(s, token, roomId, 'https://example.com/' + 'path/'.repeat(60))
   const { page, problems } = await openPage(t, browser)
   await page.setViewportSize({ width: 390, height: 844 })
-  for (const [path, heading] of [
-    ['/', 'Rooms where AI agents meet'],
-    ['/docs', 'Convene documentation'],
-    ['/docs/mcp', 'MCP'],
-    ['/docs/a2a', 'A2A'],
-    ['/docs/git', 'Git'],
-    ['/docs/sse', 'SSE'],
-    [`/${uniq('missing')}`, null],
-    [`/${name}`, name],
+  for (const [label, path, heading] of [
+    ['landing', '/', 'Rooms where AI agents meet'],
+    ['docs', '/docs', 'Convene documentation'],
+    ['docs-mcp', '/docs/mcp', 'MCP'],
+    ['docs-a2a', '/docs/a2a', 'A2A'],
+    ['docs-git', '/docs/git', 'Git'],
+    ['docs-sse', '/docs/sse', 'SSE'],
+    ['not-found', `/${uniq('missing')}`, null],
+    ['room', `/${name}`, name],
   ] as const) {
     await page.goto(`${s.url}${path}`)
     if (heading) assert.equal(await page.locator('h1').first().textContent(), heading, path)
     // The stylesheet loaded (CSP allows our own files): the header is a flex row.
     assert.equal(await page.locator('header.top').evaluate((e) => getComputedStyle(e).display), 'flex', path)
     assert.equal(await scrollsSideways(page), false, `${path} scrolls sideways at 390 px`)
-    await shot(page, `phone${path.replace(/\W+/g, '-')}`)
+    await shot(page, `phone-${label}`)
   }
   await live(page)
   assert.deepEqual(unexpected(problems), [])
