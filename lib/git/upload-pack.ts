@@ -15,6 +15,8 @@ interface FetchArgs {
   shallow: Set<string>;
   deepen: DeepenRequest;
   deepenNotRefs: string[];
+  /** Depth counts from the client's current shallow commits. */
+  deepenRelative: boolean;
   done: boolean;
   sideband: boolean;
   ofsDelta: boolean;
@@ -27,6 +29,7 @@ const newArgs = (): FetchArgs => ({
   shallow: new Set(),
   deepen: {},
   deepenNotRefs: [],
+  deepenRelative: false,
   done: false,
   sideband: true,
   ofsDelta: false,
@@ -53,6 +56,8 @@ function parseShared(line: string, a: FetchArgs): boolean {
     a.deepen.since = n;
   } else if (word === 'deepen-not') {
     a.deepenNotRefs.push(arg);
+  } else if (line === 'deepen-relative') {
+    a.deepenRelative = true;
   } else return false;
   return true;
 }
@@ -88,9 +93,13 @@ function shallowPlan(repo: Repo, w: Walker, a: FetchArgs): ShallowPlan {
     const p = w.peel(oid);
     if (p?.type === 'commit') notFrom.push(p.oid);
   }
-  const win = deepenWindow(wantCommits, { ...a.deepen, notFrom }, (c) => w.commit(c));
+  const relative = a.deepenRelative && a.deepen.depth !== undefined;
+  const win = relative
+    ? deepenWindow([...a.shallow].filter((c) => repo.odb.has(c)), { depth: a.deepen.depth! + 1 }, (c) => w.commit(c))
+    : deepenWindow(wantCommits, { ...a.deepen, notFrom }, (c) => w.commit(c));
   sp.boundary = win.boundary;
-  sp.window = win.commits;
+  // Relative deepening only moves the boundary; new commits above the client's tips are not limited.
+  sp.window = relative ? undefined : win.commits;
   for (const c of win.boundary) if (!a.shallow.has(c)) sp.lines.push(`shallow ${c}`);
   for (const c of a.shallow) {
     if (win.commits.has(c) && !win.boundary.has(c)) {
@@ -123,9 +132,15 @@ function objectsToSend(repo: Repo, w: Walker, a: FetchArgs, common: string[], sp
 }
 
 async function* packOutput(repo: Repo, objects: Set<string>, a: FetchArgs): AsyncGenerator<Buffer> {
-  for (const chunk of writePack(repo.odb, objects, { ofsDelta: a.ofsDelta })) {
-    if (a.sideband) yield Buffer.concat(band(1, chunk));
-    else yield chunk;
+  try {
+    for (const chunk of writePack(repo.odb, objects, { ofsDelta: a.ofsDelta })) {
+      if (a.sideband) yield Buffer.concat(band(1, chunk));
+      else yield chunk;
+    }
+  } catch (err) {
+    // Tell the client why on the error band rather than just cutting the stream.
+    if (a.sideband) yield Buffer.concat(band(3, Buffer.from(`error: ${(err as Error).message}\n`)));
+    throw err;
   }
   if (a.sideband) yield FLUSH;
 }
@@ -151,6 +166,7 @@ export async function* uploadPackV0(repo: Repo, body: AsyncIterable<Buffer>): As
       a.sideband = caps.includes('side-band-64k') || caps.includes('side-band');
       a.ofsDelta = caps.includes('ofs-delta');
       a.includeTag = caps.includes('include-tag');
+      a.deepenRelative = caps.includes('deepen-relative');
       first = false;
     }
     if (!parseShared(line, a) || line.startsWith('have ')) throw new ProtocolError(`unexpected line: ${line}`);
@@ -246,7 +262,7 @@ export async function* uploadPackV2(repo: Repo, body: AsyncIterable<Buffer>): As
     if (line === 'done') a.done = true;
     else if (line === 'ofs-delta') a.ofsDelta = true;
     else if (line === 'include-tag') a.includeTag = true;
-    else if (['thin-pack', 'no-progress', 'deepen-relative'].includes(line)) continue;
+    else if (['thin-pack', 'no-progress'].includes(line)) continue;
     else throw new ProtocolError(`unexpected fetch argument: ${line}`);
   }
   const common = commonOf(repo, a.haves);

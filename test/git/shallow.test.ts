@@ -28,6 +28,8 @@ for (const version of ['0', '2']) {
     const d1 = path.join(work, 'd1')
     assert.equal(await count(d1), 1)
     await gitOk(home, d1, ['fsck', '--no-progress'])
+    await gitOk(home, d1, [...v, 'fetch', '-q', '--deepen', '2'])
+    assert.equal(await count(d1), 3)
     await gitOk(home, d1, [...v, 'fetch', '-q', '--depth', '4'])
     await gitOk(home, d1, ['reset', '-q', '--hard', 'origin/main'])
     assert.equal(await count(d1), 4)
