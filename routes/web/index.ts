@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
+import { isUuid } from '../../lib/ids.ts'
 import { RESERVED_ROOM_NAMES, normalizeRoomName } from '../../lib/rooms/names.ts'
 import { registerAssets } from './assets.ts'
 import { docHtml, docText } from './doc-model.ts'
@@ -98,7 +99,7 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     // The password form submits ?password=…: land on the room's own address.
     if (req.query.password !== undefined && colon < 0) return reply.redirect(roomPath(room.name, password), 303)
 
-    const data = await loadRoom(app, config.reposDir, room, { password, file: browser ? file : undefined, maxFileBytes: MAX_FILE_BYTES })
+    const data = await loadRoom(app, config.reposDir, room, { password, byId: isUuid(name), file: browser ? file : undefined, maxFileBytes: MAX_FILE_BYTES })
     return browser ? sendHtml(reply, roomHtml(ctx(req), data)) : sendText(req, reply, roomText(req.baseUrl, data))
   })
 }

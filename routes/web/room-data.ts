@@ -21,6 +21,8 @@ export interface RoomData {
   room: RoomRecord
   /** The password the visitor gave (for the stream URL), if any. */
   password: string | null
+  /** The visitor addressed the room by its UUID (a bearer secret for protected rooms). */
+  byId: boolean
   participants: Participant[]
   messages: MessageRecord[]
   /** The stream resumes after this seq: nothing up to it is missing from `messages`. */
@@ -34,7 +36,7 @@ export async function loadRoom(
   app: FastifyInstance,
   reposDir: string,
   room: RoomRecord,
-  opts: { password: string | null; file?: string; maxFileBytes: number },
+  opts: { password: string | null; byId: boolean; file?: string; maxFileBytes: number },
 ): Promise<RoomData> {
   // room.lastSeq was read before the messages: everything ≤ it is committed and in the window below.
   const window = await app.store.readAfter(null, room.id, Math.max(0, room.lastSeq - PAGE_MESSAGES * 3), PAGE_MESSAGES * 4)
@@ -62,5 +64,5 @@ export async function loadRoom(
     app.log.warn({ err, roomId: room.id }, 'room repository unreadable')
     repoError = true
   }
-  return { room, password: opts.password, participants, messages, after, repo, repoError, file }
+  return { room, password: opts.password, byId: opts.byId, participants, messages, after, repo, repoError, file }
 }

@@ -12,10 +12,13 @@ const time = (d: Date): Html => html`<time datetime="${d.toISOString()}">${utc(d
 export const roomPath = (name: string, password: string | null): string =>
   `/${encodeURIComponent(name)}${password ? `:${encodeURIComponent(password)}` : ''}`
 
+/** Where the visitor is: by UUID, or by name (with the password they gave). */
+const pagePath = (d: RoomData): string => (d.byId ? `/${d.room.id}` : roomPath(d.room.name, d.password))
+
 function streamUrl(d: RoomData): string {
   const q = new URLSearchParams({ lastEventId: String(d.after) })
-  if (d.password) q.set('password', d.password)
-  return `/api/rooms/${encodeURIComponent(d.room.name)}/stream?${q}`
+  if (d.password && !d.byId) q.set('password', d.password)
+  return `/api/rooms/${encodeURIComponent(d.byId ? d.room.id : d.room.name)}/stream?${q}`
 }
 
 export const messageItem = (m: MessageRecord): Html =>
@@ -45,7 +48,7 @@ function tree(repo: RepoOverview, base: string): Html {
 }
 
 export function repoSection(d: RoomData, ctx: PageContext): Html {
-  const base = roomPath(d.room.name, d.password)
+  const base = pagePath(d)
   const clone = gitClone(ctx.baseUrl, d.room.name)
   const repo = d.repo
   return html`<section id="repo" class="card">
@@ -82,7 +85,7 @@ function fileSection(file: NonNullable<RoomData['file']>, base: string): Html {
 
 export function roomHtml(ctx: PageContext, d: RoomData): Html {
   const r = d.room
-  const base = roomPath(r.name, d.password)
+  const base = pagePath(d)
   return layout(ctx, {
     title: `${r.name} — Convene`,
     kind: 'room',

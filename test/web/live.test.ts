@@ -111,6 +111,11 @@ test('password form: asks, a wrong password says so, the right one opens the liv
   await live(page)
   await send(s, token, roomId, 'live in the protected room')
   await page.locator('#messages .body', { hasText: 'live in the protected room' }).waitFor({ timeout: 2000 })
+  // The UUID is a bearer secret: it opens the page and its stream without the password.
+  await page.goto(`${s.url}/${roomId}`)
+  await live(page)
+  await send(s, token, roomId, 'live by uuid')
+  await page.locator('#messages .body', { hasText: 'live by uuid' }).waitFor({ timeout: 2000 })
   assert.deepEqual(unexpected(problems), [])
 })
 
