@@ -20,7 +20,7 @@ test('landing page: what it is, how to connect with this server’s BASE_URL, li
   const name = uniq('landing')
   await createRoom(s, { name })
   const after = await s.app.inject({ url: '/', headers: BROWSER })
-  assert.equal(rooms(after.body), n + 1)
+  assert.ok(rooms(after.body) >= n + 1, 'the new room is counted')
   assert.match(after.body, new RegExp(`href="/${name}"`))
   const text = await s.app.inject({ url: '/', headers: CURL })
   assert.match(text.headers['content-type'] as string, /^text\/plain/)
