@@ -10,6 +10,7 @@
   let source = null
   let delay = 250
   let refreshTimer = null
+  let retryTimer = null
 
   const setState = (state, text) => {
     if (!status) return
@@ -81,25 +82,29 @@
   }
 
   function connect() {
+    clearTimeout(retryTimer)
+    source?.close()
     const url = new URL(list.dataset.stream, location.href)
     url.searchParams.set('lastEventId', String(lastSeq))
-    source = new EventSource(url)
-    source.onopen = () => {
+    const es = new EventSource(url)
+    source = es
+    es.onopen = () => {
       delay = 250
       setState('live', 'live')
     }
-    source.onmessage = (e) => {
+    es.onmessage = (e) => {
       try {
         add(JSON.parse(e.data))
       } catch {
         // Not a message frame.
       }
     }
-    source.onerror = () => {
+    es.onerror = () => {
       // Reconnect ourselves so the resume point is always the last seq on screen.
-      source.close()
+      es.close()
+      if (source !== es) return
       setState('reconnecting', 'reconnecting…')
-      setTimeout(connect, delay)
+      retryTimer = setTimeout(connect, delay)
       delay = Math.min(delay * 2, 4000)
     }
   }
@@ -107,4 +112,8 @@
   list.scrollTop = list.scrollHeight
   connect()
   window.addEventListener('pagehide', () => source?.close())
+  // Back/forward cache: the script does not run again, so reopen the stream where we left off.
+  window.addEventListener('pageshow', (e) => {
+    if (e.persisted) connect()
+  })
 })()
