@@ -10,6 +10,7 @@ import metricsPlugin from './plugins/metrics.ts'
 import roomsPlugin from './plugins/rooms.ts'
 import a2aRoutes from './routes/a2a/index.ts'
 import mcpRoutes from './routes/mcp/index.ts'
+import webRoutes from './routes/web/index.ts'
 
 export interface AppOptions {
   /** Fastify logger options (tests pass false). */
@@ -22,6 +23,7 @@ export interface AppOptions {
 const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> = {
   a2a: a2aRoutes,
   mcp: mcpRoutes,
+  web: webRoutes,
 }
 
 /** Builds the whole server from a validated config; used by server.ts and the tests. */
