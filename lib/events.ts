@@ -6,9 +6,16 @@ export interface RoomEvent {
 
 export type Listener = (event: RoomEvent) => void
 
+/**
+ * Events are wake-ups, not payloads: a listener reads what it may see from the store, starting from its own
+ * position, so an event seen twice or out of order (possible across instances) is harmless.
+ */
 export interface EventBus {
+  /** Never throws: a lost notification is recovered by the resync (events are also re-derived from the store). */
   publish(event: RoomEvent): Promise<void>
   subscribe(listener: Listener): () => void
+  /** Declares interest in a room known up to `seq`, so a reconnect catch-up covers it even before its first event. */
+  watch?(roomId: string, seq: number): void
   close(): Promise<void>
 }
 

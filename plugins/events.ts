@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
+import type { Config } from '../lib/config.ts'
 import { LocalBus, type EventBus } from '../lib/events.ts'
+import { PgBus } from '../lib/events-pg.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,10 +9,28 @@ declare module 'fastify' {
   }
 }
 
-/** The room event bus: in-process for one instance. */
-export default fp(
-  async (app) => {
-    const bus = new LocalBus()
+/** The room event bus: PostgreSQL LISTEN/NOTIFY when several instances may share the database, else in-process. */
+export default fp<{ config?: Config }>(
+  async (app, opts) => {
+    let bus: EventBus
+    if (app.db.pg) {
+      const pg = new PgBus({
+        pg: app.db.pg,
+        resyncMs: (opts.config?.busResyncSeconds ?? 5) * 1000,
+        log: app.log,
+        lastSeqs: async (ids) => {
+          const rows = await app.db.query<{ id: string; last_seq: string }>(
+            'SELECT id, last_seq FROM rooms WHERE id = ANY($1::uuid[])',
+            [ids],
+          )
+          return new Map(rows.map((r) => [r.id, Number(r.last_seq)]))
+        },
+      })
+      await pg.start()
+      bus = pg
+    } else {
+      bus = new LocalBus()
+    }
     app.decorate('events', bus)
     app.addHook('onClose', async () => {
       await bus.close()

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto'
+import type postgres from 'postgres'
+import { LocalBus, type RoomEvent } from './events.ts'
+
+export interface PgBusOptions {
+  pg: postgres.Sql
+  /** Each room's latest seq (rooms that no longer exist are left out). */
+  lastSeqs(roomIds: string[]): Promise<Map<string, number>>
+  /** How often to resync from the store and check that LISTEN still hears us. */
+  resyncMs: number
+  log: { warn(obj: object, msg: string): void }
+  channel?: string
+}
+
+interface Seen {
+  max: number
+  recent: Set<number>
+}
+
+const RECENT = 512
+const MAX_CATCH_UP = 1000
+
+/**
+ * Several instances on one PostgreSQL: publish = NOTIFY (and local delivery at once), subscribe = LISTEN.
+ * A lost notification (connection drop, database restart) is recovered by a periodic resync that compares
+ * every room this instance knows with the store and emits the seqs it missed. A ping through the database
+ * each round detects a dead LISTEN connection and re-listens.
+ */
+export class PgBus extends LocalBus {
+  private readonly known = new Map<string, Seen>()
+  private readonly me = randomUUID()
+  private readonly channel: string
+  private sub: { unlisten(): Promise<void> } | null = null
+  private timer: NodeJS.Timeout | null = null
+  private pingSent = 0
+  private pingHeard = 0
+  private ticking = false
+  private closed = false
+
+  constructor(private readonly opts: PgBusOptions) {
+    super()
+    this.channel = opts.channel ?? 'convene_events'
+  }
+
+  async start(): Promise<void> {
+    await this.listen()
+    this.timer = setInterval(() => void this.tick(), this.opts.resyncMs)
+    this.timer.unref()
+  }
+
+  override async publish(event: RoomEvent): Promise<void> {
+    this.deliver(event)
+    try {
+      await this.opts.pg.notify(this.channel, `${event.roomId}:${event.seq}`)
+    } catch (err) {
+      this.opts.log.warn({ err }, 'event NOTIFY failed; other instances catch up at the next resync')
+    }
+  }
+
+  watch(roomId: string, seq: number): void {
+    if (!this.known.has(roomId)) this.known.set(roomId, { max: seq, recent: new Set() })
+  }
+
+  /** One round: resync from the store, then check the previous ping came back. Exposed for tests. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.closed) return
+    this.ticking = true
+    try {
+      if (this.pingSent > this.pingHeard) {
+        this.opts.log.warn({}, 'event LISTEN connection silent; re-listening')
+        await this.relisten()
+      }
+      await this.catchUp()
+      await this.opts.pg.notify(this.channel, `p:${this.me}:${this.pingSent + 1}`)
+      this.pingSent++
+    } catch (err) {
+      this.opts.log.warn({ err }, 'event bus resync failed; retrying')
+    } finally {
+      this.ticking = false
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    await this.sub?.unlisten().catch(() => {})
+    await super.close()
+  }
+
+  private async listen() {
+    let first = true
+    this.sub = await this.opts.pg.listen(
+      this.channel,
+      (payload) => this.onNotify(payload),
+      () => {
+        // Called again by the driver after it re-established LISTEN: catch up on what was missed meanwhile.
+        if (!first) void this.catchUp().catch((err) => this.opts.log.warn({ err }, 'event catch-up failed'))
+        first = false
+      },
+    )
+  }
+
+  private async relisten() {
+    const old = this.sub
+    this.sub = null
+    await old?.unlisten().catch(() => {})
+    await this.listen()
+    this.pingHeard = this.pingSent
+  }
+
+  private onNotify(payload: string) {
+    if (payload.startsWith('p:')) {
+      const [, who, n] = payload.split(':')
+      if (who === this.me) this.pingHeard = Math.max(this.pingHeard, Number(n))
+      return
+    }
+    const colon = payload.lastIndexOf(':')
+    const seq = Number(payload.slice(colon + 1))
+    if (colon > 0 && Number.isSafeInteger(seq)) this.deliver({ roomId: payload.slice(0, colon), seq })
+  }
+
+  /** Emits each (room, seq) once, however many times it arrives (local publish, NOTIFY echo, resync). */
+  private deliver(event: RoomEvent) {
+    let seen = this.known.get(event.roomId)
+    if (!seen) this.known.set(event.roomId, (seen = { max: 0, recent: new Set() }))
+    if (seen.recent.has(event.seq) || (event.seq <= seen.max - RECENT && seen.max > 0)) return
+    seen.recent.add(event.seq)
+    if (seen.recent.size > RECENT) seen.recent.delete(seen.recent.values().next().value!)
+    if (event.seq > seen.max) seen.max = event.seq
+    this.emit(event)
+  }
+
+  private async catchUp() {
+    if (this.known.size === 0) return
+    const latest = await this.opts.lastSeqs([...this.known.keys()])
+    for (const [roomId, seen] of this.known) {
+      const last = latest.get(roomId)
+      if (last === undefined) {
+        this.known.delete(roomId)
+        continue
+      }
+      for (let seq = Math.max(seen.max + 1, last - MAX_CATCH_UP + 1); seq <= last; seq++) this.deliver({ roomId, seq })
+    }
+  }
+}

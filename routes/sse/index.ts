@@ -1,0 +1,120 @@
+import sseModule, { type SSEPluginOptions } from '@fastify/sse'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../../lib/config.ts'
+import { ActionError } from '../../lib/errors.ts'
+import { isUuid } from '../../lib/ids.ts'
+import { normalizeRoomName } from '../../lib/rooms/names.ts'
+import { Hub } from './hub.ts'
+import { SseStream } from './stream.ts'
+
+interface StreamQuery {
+  agentToken?: string
+  lastEventId?: string
+  password?: string
+}
+
+/** The CommonJS export itself is the fastify-plugin wrapped plugin (its `fastifySSE` named export is not). */
+const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
+
+const fail = (reply: FastifyReply, status: number, error: string, message: string) => reply.status(status).send({ error, message })
+
+/**
+ * SSE: an agent's stream of the room (`/api/messages/:roomId/sse`) and the read-only spectator stream of public
+ * messages for the web page (`/api/rooms/:room/stream`). `id:` is the seq; Last-Event-ID resumes.
+ */
+const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  const service = app.rooms
+  if (!service) throw new Error('sse routes need the rooms plugin')
+  await app.register(sse, { heartbeatInterval: 0 })
+
+  const hub = new Hub(app.store, app.events, (err) => app.log.error({ err }, 'sse fan-out read failed'))
+  const open = new Set<SseStream>()
+  app.addHook('preClose', async () => {
+    for (const s of open) s.end()
+    hub.close()
+  })
+
+  async function stream(req: FastifyRequest, reply: FastifyReply, roomId: string, agentId: string | null, latest: number) {
+    const q = req.query as StreamQuery
+    const resume = lastEventId(reply.sse.lastEventId ?? q.lastEventId)
+    reply.sse.keepAlive()
+    reply.hijack()
+    reply.sse.sendHeaders(200)
+    reply.raw.flushHeaders()
+    const s = new SseStream(reply.raw, hub, app.store, {
+      roomId,
+      agentId,
+      after: resume ?? latest,
+      bufferBytes: config.sseClientBufferBytes,
+      pingMs: config.ssePingSeconds * 1000,
+    })
+    open.add(s)
+    try {
+      await s.run()
+    } catch (err) {
+      req.log.warn({ err }, 'sse stream failed')
+      s.end()
+    } finally {
+      open.delete(s)
+    }
+  }
+
+  app.get<{ Params: { roomId: string }; Querystring: StreamQuery }>(
+    '/api/messages/:roomId/sse',
+    { sse: { kind: 'only', heartbeat: false } },
+    async (req, reply) => {
+      const token = req.query.agentToken || bearer(req.headers.authorization)
+      if (!token) return fail(reply, 401, 'MISSING_PARAMETER', 'agentToken is required')
+      const authed = await service.authenticate(token).catch(() => null)
+      if (!authed) return fail(reply, 401, 'INVALID_TOKEN', 'Invalid agentToken')
+      const ref = req.params.roomId
+      if (!refersTo(ref, authed.room)) {
+        if (!(await roomExists(ref))) return fail(reply, 404, 'ROOM_NOT_FOUND', `Room not found: ${ref}`)
+        return fail(reply, 403, 'TOKEN_WRONG_ROOM', 'agentToken does not belong to this room')
+      }
+      await stream(req, reply, authed.room.id, authed.agent.id, authed.room.lastSeq)
+    },
+  )
+
+  app.get<{ Params: { room: string }; Querystring: StreamQuery }>(
+    '/api/rooms/:room/stream',
+    { sse: { kind: 'only', heartbeat: false } },
+    async (req, reply) => {
+      const header = req.headers['x-room-password']
+      const password = req.query.password || (typeof header === 'string' ? header : undefined)
+      try {
+        const room = await service.resolveRoom(req.params.room, password)
+        await stream(req, reply, room.id, null, room.lastSeq)
+      } catch (e) {
+        if (!(e instanceof ActionError)) throw e
+        if (e.code === 'ROOM_NOT_FOUND') return fail(reply, 404, e.code, e.message)
+        const given = Boolean(password) || req.params.room.includes(':')
+        return fail(reply, given ? 403 : 401, e.code, given ? e.message : 'This room is password-protected')
+      }
+    },
+  )
+
+  async function roomExists(ref: string) {
+    if (isUuid(ref)) return (await app.store.roomById(ref.toLowerCase())) !== null
+    const name = normalizeRoomName(ref.split(':')[0])
+    return name !== '' && (await app.store.roomsByName(name)).length > 0
+  }
+}
+
+function bearer(h: string | undefined): string | undefined {
+  const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null
+  return m?.[1]
+}
+
+function refersTo(ref: string, room: { id: string; name: string }): boolean {
+  if (isUuid(ref)) return ref.toLowerCase() === room.id
+  return normalizeRoomName(ref.split(':')[0]) === room.name
+}
+
+/** A resume point: a non-negative integer seq, else none. */
+function lastEventId(v: string | null | undefined): number | null {
+  if (v === null || v === undefined || !/^\d{1,15}$/.test(v.trim())) return null
+  return Number(v.trim())
+}
+
+export default sseRoutes
