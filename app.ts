@@ -10,6 +10,7 @@ import metricsPlugin from './plugins/metrics.ts'
 import roomsPlugin from './plugins/rooms.ts'
 import a2aRoutes from './routes/a2a/index.ts'
 import mcpRoutes from './routes/mcp/index.ts'
+import sseRoutes from './routes/sse/index.ts'
 import webRoutes from './routes/web/index.ts'
 
 export interface AppOptions {
@@ -23,6 +24,7 @@ export interface AppOptions {
 const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> = {
   a2a: a2aRoutes,
   mcp: mcpRoutes,
+  sse: sseRoutes,
   web: webRoutes,
 }
 
@@ -35,7 +37,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   })
   await app.register(httpPlugin, { config })
   await app.register(dbPlugin, { config })
-  await app.register(eventsPlugin)
+  await app.register(eventsPlugin, { config })
   await app.register(roomsPlugin, { config, clock: opts.clock })
   await app.register(healthPlugin)
   await app.register(metricsPlugin, { config })

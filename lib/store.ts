@@ -130,6 +130,8 @@ export interface Store {
   readUnread(agent: { id: string; roomId: string }, opts: ReadOptions): Promise<{ messages: MessageRecord[]; more: boolean }>
   /** Visible messages after `afterSeq`, oldest first (own included): the feed for streams and resumes. */
   readAfter(agent: { id: string; roomId: string } | null, roomId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>
+  /** Every message after `afterSeq`, DMs included, oldest first: one read per event for fan-out that filters per subscriber. */
+  readRoom(roomId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>
   /** The `limit` newest visible messages after skipping `offset` newest, oldest first, and the visible total. */
   history(agent: { id: string; roomId: string }, limit: number, offset: number): Promise<{ messages: MessageRecord[]; total: number }>
 
