@@ -1,10 +1,11 @@
 // Validates and indexes a received pack: trailer, object count, size and delta-depth limits, connectivity.
-import { createHash } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
 import { applyDelta, DeltaError, deltaResultSize } from './delta.ts';
 import { hashObject, referencedIds } from './objects.ts';
 import type { ObjectStore } from './odb.ts';
 import type { IndexEntry } from './pack-index.ts';
+import { sha1Of } from './pack-source.ts';
+import type { PackSource } from './pack-source.ts';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts';
 import type { ObjectType } from './pack-format.ts';
 
@@ -43,28 +44,38 @@ interface Entry {
 /** Bytes of inflated data kept between passes to avoid inflating twice. */
 const KEEP_BYTES = 16 * 2 ** 20;
 
-function inflateEntry(buf: Buffer, e: { dataAt: number; size: number }, limit: number): { data: Buffer; used: number } {
-  try {
-    const r = inflateSync(buf.subarray(e.dataAt, limit), { info: true, maxOutputLength: Math.max(1, e.size), chunkSize: Math.max(64, e.size + 1) }) as unknown as {
-      buffer: Buffer;
-      engine: { bytesWritten: number };
-    };
-    if (r.buffer.length !== e.size) throw new PackError('object size does not match its header');
-    return { data: r.buffer, used: r.engine.bytesWritten };
-  } catch (err) {
-    if (err instanceof PackError) throw err;
-    throw new PackError('corrupt or truncated pack entry');
+/** Inflates one entry; the compressed length is unknown in pass 1, so the input grows until it suffices. */
+function inflateEntry(src: PackSource, e: { dataAt: number; size: number }, limit: number): { data: Buffer; used: number } {
+  const max = limit - e.dataAt;
+  let want = Math.min(max, e.size + 1024 + (e.size >> 4));
+  for (;;) {
+    try {
+      const r = inflateSync(src.read(e.dataAt, want), { info: true, maxOutputLength: Math.max(1, e.size), chunkSize: Math.max(64, e.size + 1) }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      if (r.buffer.length !== e.size) throw new PackError('object size does not match its header');
+      return { data: r.buffer, used: r.engine.bytesWritten };
+    } catch (err) {
+      if (err instanceof PackError) throw err;
+      if ((err as { code?: string }).code === 'Z_BUF_ERROR' && want < max) {
+        want = Math.min(max, want * 2);
+        continue;
+      }
+      throw new PackError('corrupt or truncated pack entry');
+    }
   }
 }
 
-export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DEFAULT_LIMITS): IndexedPack {
-  if (buf.length < 32 || buf.toString('latin1', 0, 4) !== 'PACK') throw new PackError('not a pack');
-  const version = buf.readUInt32BE(4);
+export function indexPack(src: PackSource, odb: ObjectStore, limits: PackLimits = DEFAULT_LIMITS): IndexedPack {
+  const head = src.read(0, 12);
+  if (src.length < 32 || head.toString('latin1', 0, 4) !== 'PACK') throw new PackError('not a pack');
+  const version = head.readUInt32BE(4);
   if (version !== 2 && version !== 3) throw new PackError('unsupported pack version');
-  const count = buf.readUInt32BE(8);
-  const bodyEnd = buf.length - 20;
-  const checksum = buf.subarray(bodyEnd);
-  if (!createHash('sha1').update(buf.subarray(0, bodyEnd)).digest().equals(checksum)) throw new PackError('pack checksum mismatch');
+  const count = head.readUInt32BE(8);
+  const bodyEnd = src.length - 20;
+  const checksum = Buffer.from(src.read(bodyEnd, 20));
+  if (!sha1Of(src, bodyEnd).equals(checksum)) throw new PackError('pack checksum mismatch');
   if (count > (bodyEnd - 12) / 2) throw new PackError('object count larger than the pack');
 
   const entries: Entry[] = [];
@@ -95,13 +106,14 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
   let recentBytes = 0;
   let pos = 12;
   for (let i = 0; i < count; i++) {
-    const h = readEntryHeader(buf.subarray(0, bodyEnd), pos);
+    const h = readEntryHeader(src.read(pos, Math.min(32, bodyEnd - pos)), 0);
     if (!h) throw new PackError('truncated pack');
+    if (h.baseOffset !== undefined) h.baseOffset += pos;
     const e: Entry = { pos, end: 0, dataAt: pos + h.headerLen, type: h.type, size: h.size, crc: 0 };
     charge(h.size);
-    const { data, used } = inflateEntry(buf, e, bodyEnd);
+    const { data, used } = inflateEntry(src, e, bodyEnd);
     e.end = e.dataAt + used;
-    e.crc = crc32(buf.subarray(pos, e.end));
+    e.crc = crc32(src.read(pos, e.end - pos));
     if (h.type === OBJ_OFS_DELTA || h.type === OBJ_REF_DELTA) {
       e.base = h.type === OBJ_OFS_DELTA ? h.baseOffset! : h.baseOid!;
       try {
@@ -153,7 +165,7 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
         children.delete(key);
         if (depth + 1 > limits.maxDeltaDepth) throw new PackError('delta chain too deep');
         for (const kid of kids) {
-          const delta = kid.delta ?? inflateEntry(buf, kid, kid.end).data;
+          const delta = kid.delta ?? inflateEntry(src, kid, kid.end).data;
           kid.delta = undefined;
           let out: Buffer;
           try {
@@ -169,7 +181,7 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
   };
   for (const e of entries) {
     if (e.base !== undefined || !(children.has(e.pos) || children.has(e.oid!))) continue;
-    resolveFrom(e, TYPE_NAMES[e.type], recent.get(e.pos) ?? inflateEntry(buf, e, e.end).data);
+    resolveFrom(e, TYPE_NAMES[e.type], recent.get(e.pos) ?? inflateEntry(src, e, e.end).data);
   }
   const unresolved = entries.filter((e) => e.oid === undefined);
   if (unresolved.length) {
@@ -180,7 +192,7 @@ export function indexPack(buf: Buffer, odb: ObjectStore, limits: PackLimits = DE
   for (const id of referenced) if (!objects.has(id) && !odb.has(id)) throw new PackError(`missing object ${id}`);
   return {
     entries: entries.map((e) => ({ oid: Buffer.from(e.oid!, 'hex'), offset: e.pos, crc: e.crc })),
-    checksum: Buffer.from(checksum),
+    checksum,
     objects,
   };
 }

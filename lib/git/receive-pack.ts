@@ -1,12 +1,13 @@
 // receive-pack over stateless RPC: commands, pack validation and storage, CAS ref updates, report-status.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { band, FLUSH, pkt, PktReader, ProtocolError, text } from './pktline.ts';
 import { indexPack, PackError, DEFAULT_LIMITS } from './index-pack.ts';
 import type { IndexedPack, PackLimits } from './index-pack.ts';
 import { writeIndex } from './pack-index.ts';
+import { FileSource } from './pack-source.ts';
 import { headTarget, listRefs, readRef, setHead, updateRefs, validRefName } from './refs.ts';
 import type { RefUpdate } from './refs.ts';
 import type { Repo } from './repo.ts';
@@ -47,8 +48,13 @@ async function savePack(repo: Repo, source: AsyncIterable<Buffer>): Promise<{ pa
 
 /** Validates a received pack; null for an empty pack. */
 function checkPack(repo: Repo, tmp: string, limits: PackLimits): IndexedPack | null {
-  const indexed = indexPack(readFileSync(tmp), repo.odb, limits);
-  return indexed.entries.length ? indexed : null;
+  const src = new FileSource(tmp);
+  try {
+    const indexed = indexPack(src, repo.odb, limits);
+    return indexed.entries.length ? indexed : null;
+  } finally {
+    src.close();
+  }
 }
 
 /** Moves a validated pack and its new index into objects/pack. */
