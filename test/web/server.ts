@@ -4,14 +4,17 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.ts'
 import type { Config } from '../../lib/config.ts'
 import gitRoutes from '../../routes/git/index.ts'
-import sseRoutes from '../../routes/sse/index.ts'
 import webRoutes from '../../routes/web/index.ts'
 import { testConfig, type TestServer } from '../helpers.ts'
 
 async function withSurfaces(config: Config): Promise<FastifyInstance> {
   const app = await buildApp(config, { logger: false })
   if (!app.hasRoute({ method: 'GET', url: '/rooms/:name/info/refs' })) await app.register(gitRoutes, { config })
-  if (!app.hasRoute({ method: 'GET', url: '/api/rooms/:room/stream' })) await app.register(sseRoutes, { config })
+  if (!app.hasRoute({ method: 'GET', url: '/api/rooms/:room/stream' })) {
+    // Loaded only while app.ts does not register the SSE surface itself.
+    const { default: sseRoutes } = await import('../../routes/sse/index.ts')
+    await app.register(sseRoutes, { config })
+  }
   if (!app.hasRoute({ method: 'GET', url: '/docs' })) await app.register(webRoutes, { config })
   return app
 }
