@@ -51,7 +51,7 @@ function client(url: string, connections: number) {
 }
 
 /** sendMessage through many sessions (one agent per room), CONCURRENCY requests in flight. */
-async function throughput(url: string, sessions: number, calls: number, concurrency: number) {
+export async function throughput(url: string, sessions: number, calls: number, concurrency: number) {
   const c = client(url, concurrency)
   try {
     const ids = await Promise.all(Array.from({ length: sessions }, () => c.session()))
@@ -74,7 +74,7 @@ async function throughput(url: string, sessions: number, calls: number, concurre
 }
 
 /** One room, `readers` sessions with open GET streams; latency from just before each send to each receipt. */
-async function latency(url: string, readers: number, messages: number) {
+export async function latency(url: string, readers: number, messages: number) {
   const c = client(url, 16)
   const streams: AbortController[] = []
   try {
