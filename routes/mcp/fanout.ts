@@ -1,5 +1,5 @@
-import type { Database } from '../../db/sql.ts'
 import type { EventBus } from '../../lib/events.ts'
+import type { Store } from '../../lib/store.ts'
 import type { McpSession } from './session.ts'
 
 const PAGE = 500
@@ -25,7 +25,7 @@ export class Fanout {
   private readonly unsubscribe: () => void
 
   constructor(
-    private readonly db: Database,
+    private readonly store: Pick<Store, 'readRoom'>,
     events: EventBus,
     private readonly onError: (err: unknown) => void,
   ) {
@@ -97,20 +97,7 @@ export class Fanout {
   }
 
   private async read(roomId: string, afterSeq: number): Promise<RoomRow[]> {
-    const rows = await this.db.query(
-      `SELECT seq, sender, sender_id, recipient, recipient_id, body, created_at FROM messages
-       WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [roomId, afterSeq, PAGE],
-    )
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      from: r.sender as string,
-      fromId: (r.sender_id as string | null) ?? null,
-      to: (r.recipient as string | null) ?? null,
-      toId: (r.recipient_id as string | null) ?? null,
-      body: r.body as string,
-      timestamp: (r.created_at as Date).toISOString(),
-    }))
+    return (await this.store.readRoom(roomId, afterSeq, PAGE)).map((m) => ({ ...m, timestamp: m.timestamp.toISOString() }))
   }
 
   close(): void {

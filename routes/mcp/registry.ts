@@ -38,7 +38,7 @@ export class SessionRegistry {
   constructor(private readonly opts: RegistryOptions) {
     this.store = new SessionStore(opts.db)
     this.events = new EventLog(opts.db)
-    this.fanout = new Fanout(opts.db, opts.service.events, (err) => opts.log.warn({ err }, 'mcp notification fan-out failed'))
+    this.fanout = new Fanout(opts.service.store, opts.service.events, (err) => opts.log.warn({ err }, 'mcp notification fan-out failed'))
     this.timer = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(1000, opts.idleMs / 4)))
     this.timer.unref()
   }
