@@ -6,8 +6,17 @@ import { ObjectStore } from './odb.ts';
 
 export class Repo {
   readonly odb: ObjectStore;
+  /** Requests using this repository; its files are closed only when none are. */
+  users = 0;
+  evicted = false;
   constructor(readonly dir: string) {
     this.odb = new ObjectStore(join(dir, 'objects'));
+  }
+
+  /** Ends one request's use (pairs with openRepo). */
+  release(): void {
+    this.users--;
+    if (this.evicted && this.users <= 0) this.odb.close();
   }
 }
 
@@ -33,7 +42,7 @@ export function initRepo(dir: string): void {
 const open = new Map<string, Repo>();
 const MAX_OPEN = 32;
 
-/** Opens (creating if needed) a repository, reusing its object store between requests. */
+/** Opens (creating if needed) a repository for one request; call `release()` when done. */
 export function openRepo(dir: string): Repo {
   let repo = open.get(dir);
   if (repo) {
@@ -43,10 +52,12 @@ export function openRepo(dir: string): Repo {
     repo = new Repo(dir);
   }
   open.set(dir, repo);
+  repo.users++;
   for (const [k, r] of open) {
     if (open.size <= MAX_OPEN) break;
-    r.odb.close();
     open.delete(k);
+    r.evicted = true;
+    if (r.users <= 0) r.odb.close();
   }
   repo.odb.refresh();
   return repo;
@@ -54,7 +65,11 @@ export function openRepo(dir: string): Repo {
 
 /** Deletes a repository from disk (room expiry). */
 export function deleteRepo(dir: string): void {
-  open.get(dir)?.odb.close();
+  const repo = open.get(dir);
+  if (repo) {
+    repo.evicted = true;
+    if (repo.users <= 0) repo.odb.close();
+  }
   open.delete(dir);
   rmSync(dir, { recursive: true, force: true });
 }

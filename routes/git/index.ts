@@ -25,6 +25,9 @@ interface Params {
   name: string
 }
 
+/** `Git-Protocol: version=2` (colon-separated key=value list). */
+const wantsV2 = (req: FastifyRequest) => String(req.headers['git-protocol'] ?? '').split(':').includes('version=2')
+
 const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const rooms = app.rooms
   const store = app.store
@@ -84,10 +87,16 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     if (!SERVICES.includes(service)) return reply.code(403).type('text/plain').send('Only the smart HTTP protocol is supported\n')
     const roomId = await access(req, reply)
     if (!roomId) return reply
+    const v2 = service === 'git-upload-pack' && wantsV2(req)
     const repo = openRepo(repoDir(roomId))
-    const v2 = service === 'git-upload-pack' && /(^|[:,\s])version=2(\b|$)/.test(String(req.headers['git-protocol'] ?? ''))
+    let body: Buffer
+    try {
+      body = Buffer.concat(v2 ? advertiseV2() : advertiseV0(repo, service))
+    } finally {
+      repo.release()
+    }
     noCache(reply).header('Content-Type', `application/x-${service}-advertisement`)
-    return reply.send(Buffer.concat(v2 ? advertiseV2() : advertiseV0(repo, service)))
+    return reply.send(body)
   })
 
   const post = (service: Service, run: (repo: Repo, body: Readable, req: FastifyRequest, roomId: string) => AsyncGenerator<Buffer>) =>
@@ -98,12 +107,18 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       const roomId = await access(req, reply)
       if (!roomId) return reply
       const body = gitBody(req.body as Readable, req.headers['content-encoding'], config.gitMaxPushBytes)
-      return stream(req, reply, `application/x-${service}-result`, run(openRepo(repoDir(roomId)), body, req, roomId))
+      const repo = openRepo(repoDir(roomId))
+      const gen = async function* () {
+        try {
+          yield* run(repo, body, req, roomId)
+        } finally {
+          repo.release()
+        }
+      }
+      return stream(req, reply, `application/x-${service}-result`, gen())
     })
 
-  post('git-upload-pack', (repo, body, req) =>
-    /(^|[:,\s])version=2(\b|$)/.test(String(req.headers['git-protocol'] ?? '')) ? uploadPackV2(repo, body) : uploadPackV0(repo, body),
-  )
+  post('git-upload-pack', (repo, body, req) => (wantsV2(req) ? uploadPackV2(repo, body) : uploadPackV0(repo, body)))
 
   post('git-receive-pack', (repo, body, req, roomId) =>
     receivePack(repo, body, {
