@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto'
+import type { MessageRecord } from '../store.ts'
+
+/** A room message as the A2A `SendMessage` request POSTed to an agent's endpoint (A2A 1.0 shape). */
+export function pushPayload(m: MessageRecord): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id: randomUUID(),
+    method: 'SendMessage',
+    params: {
+      message: {
+        // The room message id: a receiver can drop a redelivery (a POST whose answer was lost).
+        messageId: m.id,
+        role: 'ROLE_USER',
+        parts: [{ text: m.body }],
+        contextId: m.roomId,
+        metadata: {
+          from: m.from,
+          to: m.to,
+          messageId: m.id,
+          seq: m.seq,
+          roomId: m.roomId,
+          timestamp: m.timestamp.toISOString(),
+        },
+      },
+    },
+  })
+}
+
+export const PUSH_HEADERS = { 'a2a-version': '1.0' }

@@ -1,0 +1,40 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../lib/config.ts'
+import { safePost } from '../lib/push/http.ts'
+import { PUSH_HEADERS } from '../lib/push/payload.ts'
+import { PushWorker } from '../lib/push/worker.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    push: PushWorker
+  }
+}
+
+/** A2A push to agents that joined with an agentEndpoint; stopped before the database closes. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const worker = new PushWorker({
+      db: app.db,
+      store: app.store,
+      bus: app.events,
+      post: (endpoint, body, signal) =>
+        safePost(endpoint, body, {
+          allowPrivate: config.allowPrivateEndpoints,
+          connectTimeoutMs: config.pushConnectTimeoutMs,
+          timeoutMs: config.pushTimeoutMs,
+          maxResponseBytes: config.pushResponseMaxBytes,
+          headers: PUSH_HEADERS,
+          signal,
+        }),
+      retryBaseMs: config.pushRetryBaseMs,
+      retryMaxMs: config.pushRetryMaxMs,
+      leaseMs: Math.max(60_000, config.pushTimeoutMs * 3),
+      sweepMs: config.pushSweepSeconds * 1000,
+      log: app.log,
+    })
+    app.decorate('push', worker)
+    app.addHook('onReady', async () => worker.start())
+    app.addHook('preClose', async () => worker.close())
+  },
+  { name: 'push', dependencies: ['db', 'events'] },
+)
