@@ -7,6 +7,7 @@ import healthPlugin from './plugins/health.ts'
 import httpPlugin from './plugins/http.ts'
 import limitsPlugin from './plugins/limits.ts'
 import metricsPlugin from './plugins/metrics.ts'
+import pushPlugin from './plugins/push.ts'
 import roomsPlugin from './plugins/rooms.ts'
 import a2aRoutes from './routes/a2a/index.ts'
 import mcpRoutes from './routes/mcp/index.ts'
@@ -39,6 +40,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(dbPlugin, { config })
   await app.register(eventsPlugin, { config })
   await app.register(roomsPlugin, { config, clock: opts.clock })
+  await app.register(pushPlugin, { config })
   await app.register(healthPlugin)
   await app.register(metricsPlugin, { config })
   await app.register(limitsPlugin, { config })
