@@ -2,9 +2,17 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config } from '../lib/config.ts'
 
+/** Live sizes that the owning plugins report when scraped. */
+type Sizes = { sseStreams?: () => number; mcpSessions?: () => number }
+
 function instruments(registry: Registry) {
   const registers = [registry]
+  const sizes: Sizes = {}
   return {
+    /** Lets a plugin report a live size (open streams, sessions) at scrape time. */
+    provide(key: keyof Sizes, fn: () => number) {
+      sizes[key] = fn
+    },
     registry,
     httpDuration: new Histogram({
       name: 'convene_http_request_duration_seconds',
@@ -14,8 +22,22 @@ function instruments(registry: Registry) {
       registers,
     }),
     messagesSent: new Counter({ name: 'convene_messages_sent_total', help: 'Messages posted (agents and room-bot)', registers }),
-    sseStreams: new Gauge({ name: 'convene_sse_streams', help: 'Open SSE streams', registers }),
-    mcpSessions: new Gauge({ name: 'convene_mcp_sessions', help: 'Open MCP sessions on this instance', registers }),
+    sseStreams: new Gauge({
+      name: 'convene_sse_streams',
+      help: 'Open SSE streams on this instance',
+      registers,
+      collect() {
+        this.set(sizes.sseStreams?.() ?? 0)
+      },
+    }),
+    mcpSessions: new Gauge({
+      name: 'convene_mcp_sessions',
+      help: 'Live MCP sessions on this instance',
+      registers,
+      collect() {
+        this.set(sizes.mcpSessions?.() ?? 0)
+      },
+    }),
     pushDeliveries: new Counter({ name: 'convene_push_deliveries_total', help: 'A2A push deliveries', labelNames: ['result'], registers }),
     gitBytes: new Counter({ name: 'convene_git_bytes_total', help: 'Git bytes received and sent', labelNames: ['direction'], registers }),
     gitPackDuration: new Histogram({

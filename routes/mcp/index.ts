@@ -44,6 +44,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     idleMs: config.mcpSessionIdleSeconds * 1000,
     instructions: INSTRUCTIONS,
   })
+  app.metrics.provide('mcpSessions', () => registry.sessions.size)
 
   app.addHook('onRequest', originGuard(config))
   app.setErrorHandler((err: FastifyError, req, reply) => {

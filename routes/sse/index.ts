@@ -29,6 +29,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
 
   const hub = new Hub(app.store, app.events, (err) => app.log.error({ err }, 'sse fan-out read failed'))
   const open = new Set<SseStream>()
+  app.metrics.provide('sseStreams', () => open.size)
   app.addHook('preClose', async () => {
     for (const s of open) s.end()
     hub.close()

@@ -120,3 +120,22 @@ test('MAX_ROOMS_PER_IP_PER_HOUR refuses the next room with a clear error, and fr
   now += 3_600_001
   await createRoom(srv)
 })
+
+test('metrics count open SSE streams and live MCP sessions', async (t) => {
+  const srv = await startApp(t)
+  const { roomId, token } = await createRoom(srv)
+  const ctrl = new AbortController()
+  t.after(() => ctrl.abort())
+  const stream = await fetch(`${srv.url}/api/messages/${roomId}/sse?agentToken=${token}`, { signal: ctrl.signal })
+  assert.equal(stream.status, 200)
+  const init = await fetch(`${srv.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  })
+  assert.ok(init.headers.get('mcp-session-id'))
+  await init.arrayBuffer()
+  const body = await (await fetch(`${srv.url}/metrics`)).text()
+  assert.match(body, /convene_sse_streams 1\b/)
+  assert.match(body, /convene_mcp_sessions 1\b/)
+})
