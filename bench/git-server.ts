@@ -1,7 +1,6 @@
 // The git surface in its own process for bench/git.ts. Default: the whole app (registering routes/git until
 // app.ts does). GIT_BENCH_STANDALONE=1: only Fastify + routes/git over stub rooms/store, so RSS shows git's share.
 import Fastify from 'fastify'
-import { buildApp } from '../app.ts'
 import { loadConfig } from '../lib/config.ts'
 import { withLocalLock } from '../lib/git/index.ts'
 import gitRoutes from '../routes/git/index.ts'
@@ -18,6 +17,7 @@ if (process.env.GIT_BENCH_STANDALONE === '1') {
   app.decorate('store', { withLock: withLocalLock } as never)
   await app.register(gitRoutes, { config })
 } else {
+  const { buildApp } = await import('../app.ts')
   app = await buildApp(config, { logger: false })
   if (!app.hasRoute({ method: 'GET', url: '/rooms/:name/info/refs' })) await app.register(gitRoutes, { config })
 }

@@ -251,7 +251,7 @@ function writeBenchmarks(r: GitBenchResult): void {
     '## Git',
     '',
     `\`npx tsx bench/git.ts\` — a generated repository pushed and cloned through our server (own process, embedded store) and through C git's \`git http-backend\` behind a minimal CGI front, with the stock git client ${'(same client for both)'}.`,
-    `Machine: ${machine()}; ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${machine()}; ${new Date().toISOString().slice(0, 10)}; load average ${os.loadavg()[0].toFixed(1)} at the end of the run (the 2 cores are shared with other work, so figures are noisy).`,
     '',
     ...rows(r),
     '',
@@ -260,7 +260,7 @@ function writeBenchmarks(r: GitBenchResult): void {
   const start = text.indexOf('## Git\n')
   if (start >= 0) {
     const next = text.indexOf('\n## ', start + 1)
-    text = text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : '')
+    text = text.slice(0, start) + section + (next >= 0 ? `\n${text.slice(next + 1)}` : '')
   } else text = `${text.trimEnd()}\n\n${section}`
   writeFileSync(file, text)
 }
