@@ -39,7 +39,10 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       return rpcError(idOf(payload), RPC.VERSION_NOT_SUPPORTED, `Version not supported: ${req.headers['a2a-version']}`, '1.0')
     }
     const abort = new AbortController()
-    req.raw.once('close', () => abort.abort())
+    // The request's own 'close' fires once its body is read; the response's, before it finished, means the client left.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort()
+    })
     if (Array.isArray(payload)) {
       if (payload.length === 0) return rpcError(null, RPC.INVALID_REQUEST, 'Invalid Request: empty batch', version)
       const replies = (await Promise.all(payload.map((one) => handle(one, version, req, abort.signal)))).filter((r) => r !== null)
