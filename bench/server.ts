@@ -29,7 +29,9 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
       await admin.end()
     }
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof", profiles the server under load.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server.ts'], {
     cwd: new URL('..', import.meta.url).pathname,
     env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ALLOW_PRIVATE_ENDPOINTS: '1', RATE_LIMIT_MAX: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit'],
