@@ -3,55 +3,55 @@
 export class DeltaError extends Error {}
 
 function varint(d: Buffer, pos: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  let c: number;
+  let v = 0
+  let mul = 1
+  let c: number
   do {
-    if (pos >= d.length) throw new DeltaError('truncated delta header');
-    c = d[pos++];
-    v += (c & 0x7f) * mul;
-    mul *= 128;
-  } while (c & 0x80);
-  return [v, pos];
+    if (pos >= d.length) throw new DeltaError('truncated delta header')
+    c = d[pos++]
+    v += (c & 0x7f) * mul
+    mul *= 128
+  } while (c & 0x80)
+  return [v, pos]
 }
 
 /** Result size announced by a delta, without applying it. */
 export function deltaResultSize(delta: Buffer): number {
-  const [, p] = varint(delta, 0);
-  return varint(delta, p)[0];
+  const [, p] = varint(delta, 0)
+  return varint(delta, p)[0]
 }
 
 export function applyDelta(base: Buffer, delta: Buffer, maxSize: number): Buffer {
-  let [baseSize, p] = varint(delta, 0);
-  if (baseSize !== base.length) throw new DeltaError('delta base size mismatch');
-  let size: number;
-  [size, p] = varint(delta, p);
-  if (size > maxSize) throw new DeltaError('delta result too large');
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
+  let [baseSize, p] = varint(delta, 0)
+  if (baseSize !== base.length) throw new DeltaError('delta base size mismatch')
+  let size: number
+  ;[size, p] = varint(delta, p)
+  if (size > maxSize) throw new DeltaError('delta result too large')
+  const out = Buffer.allocUnsafe(size)
+  let o = 0
   while (p < delta.length) {
-    const op = delta[p++];
+    const op = delta[p++]
     if (op & 0x80) {
-      let off = 0;
-      let len = 0;
-      if (op & 1) off = delta[p++];
-      if (op & 2) off |= delta[p++] << 8;
-      if (op & 4) off |= delta[p++] << 16;
-      if (op & 8) off += delta[p++] * 0x1000000;
-      if (op & 16) len = delta[p++];
-      if (op & 32) len |= delta[p++] << 8;
-      if (op & 64) len |= delta[p++] << 16;
-      if (len === 0) len = 0x10000;
-      if (p > delta.length || off + len > base.length || o + len > size) throw new DeltaError('bad delta copy');
-      base.copy(out, o, off, off + len);
-      o += len;
+      let off = 0
+      let len = 0
+      if (op & 1) off = delta[p++]
+      if (op & 2) off |= delta[p++] << 8
+      if (op & 4) off |= delta[p++] << 16
+      if (op & 8) off += delta[p++] * 0x1000000
+      if (op & 16) len = delta[p++]
+      if (op & 32) len |= delta[p++] << 8
+      if (op & 64) len |= delta[p++] << 16
+      if (len === 0) len = 0x10000
+      if (p > delta.length || off + len > base.length || o + len > size) throw new DeltaError('bad delta copy')
+      base.copy(out, o, off, off + len)
+      o += len
     } else if (op) {
-      if (p + op > delta.length || o + op > size) throw new DeltaError('bad delta insert');
-      delta.copy(out, o, p, p + op);
-      o += op;
-      p += op;
-    } else throw new DeltaError('bad delta opcode');
+      if (p + op > delta.length || o + op > size) throw new DeltaError('bad delta insert')
+      delta.copy(out, o, p, p + op)
+      o += op
+      p += op
+    } else throw new DeltaError('bad delta opcode')
   }
-  if (o !== size) throw new DeltaError('delta result size mismatch');
-  return out;
+  if (o !== size) throw new DeltaError('delta result size mismatch')
+  return out
 }

@@ -1,63 +1,63 @@
 // Random access to a pack being indexed: a file read through one moving window (bounded memory), or a buffer.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 
 export interface PackSource {
-  readonly length: number;
+  readonly length: number
   /** Bytes [pos, pos + len), clipped to the end. */
-  read(pos: number, len: number): Buffer;
-  close(): void;
+  read(pos: number, len: number): Buffer
+  close(): void
 }
 
 export class BufferSource implements PackSource {
   constructor(private buf: Buffer) {}
   get length(): number {
-    return this.buf.length;
+    return this.buf.length
   }
   read(pos: number, len: number): Buffer {
-    return this.buf.subarray(pos, Math.min(this.buf.length, pos + len));
+    return this.buf.subarray(pos, Math.min(this.buf.length, pos + len))
   }
   close(): void {}
 }
 
-const WINDOW = 4 * 2 ** 20;
+const WINDOW = 4 * 2 ** 20
 
 export class FileSource implements PackSource {
-  readonly length: number;
-  private fd: number;
-  private start = 0;
-  private win: Buffer = Buffer.alloc(0);
+  readonly length: number
+  private fd: number
+  private start = 0
+  private win: Buffer = Buffer.alloc(0)
 
   constructor(path: string) {
-    this.fd = openSync(path, 'r');
-    this.length = fstatSync(this.fd).size;
+    this.fd = openSync(path, 'r')
+    this.length = fstatSync(this.fd).size
   }
 
   read(pos: number, len: number): Buffer {
-    const end = Math.min(this.length, pos + len);
+    const end = Math.min(this.length, pos + len)
     if (pos < this.start || end > this.start + this.win.length) {
-      const size = Math.min(this.length - pos, Math.max(end - pos, WINDOW));
-      const buf = Buffer.allocUnsafe(size);
-      let got = 0;
+      const size = Math.min(this.length - pos, Math.max(end - pos, WINDOW))
+      const buf = Buffer.allocUnsafe(size)
+      let got = 0
       while (got < size) {
-        const n = readSync(this.fd, buf, got, size - got, pos + got);
-        if (!n) break;
-        got += n;
+        const n = readSync(this.fd, buf, got, size - got, pos + got)
+        if (!n) break
+        got += n
       }
-      this.start = pos;
-      this.win = buf.subarray(0, got);
+      this.start = pos
+      this.win = buf.subarray(0, got)
     }
-    return this.win.subarray(pos - this.start, end - this.start);
+    return this.win.subarray(pos - this.start, end - this.start)
   }
 
   close(): void {
-    closeSync(this.fd);
+    closeSync(this.fd)
   }
 }
 
 /** SHA-1 of bytes [0, end) read in windows. */
 export function sha1Of(src: PackSource, end: number): Buffer {
-  const h = createHash('sha1');
-  for (let p = 0; p < end; p += WINDOW) h.update(src.read(p, Math.min(WINDOW, end - p)));
-  return h.digest();
+  const h = createHash('sha1')
+  for (let p = 0; p < end; p += WINDOW) h.update(src.read(p, Math.min(WINDOW, end - p)))
+  return h.digest()
 }

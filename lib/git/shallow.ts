@@ -1,67 +1,67 @@
 // Shallow boundaries for deepen / deepen-since / deepen-not requests.
-import type { Commit } from './objects.ts';
+import type { Commit } from './objects.ts'
 
 export interface DeepenRequest {
-  depth?: number;
+  depth?: number
   /** Seconds since the epoch. */
-  since?: number;
+  since?: number
   /** Commits whose history is excluded. */
-  notFrom?: string[];
+  notFrom?: string[]
 }
 
 export interface Window {
   /** Commits the client may receive. */
-  commits: Set<string>;
+  commits: Set<string>
   /** Commits in the window with a parent outside it. */
-  boundary: Set<string>;
+  boundary: Set<string>
 }
 
-type Reader = (oid: string) => Commit;
+type Reader = (oid: string) => Commit
 
 function closure(starts: string[], read: Reader): Set<string> {
-  const seen = new Set<string>();
-  const todo = [...starts];
+  const seen = new Set<string>()
+  const todo = [...starts]
   while (todo.length) {
-    const c = todo.pop()!;
-    if (seen.has(c)) continue;
-    seen.add(c);
-    todo.push(...read(c).parents);
+    const c = todo.pop()!
+    if (seen.has(c)) continue
+    seen.add(c)
+    todo.push(...read(c).parents)
   }
-  return seen;
+  return seen
 }
 
 export function deepenWindow(wants: string[], req: DeepenRequest, read: Reader): Window {
-  const commits = new Set<string>();
-  const boundary = new Set<string>();
+  const commits = new Set<string>()
+  const boundary = new Set<string>()
   if (req.depth !== undefined) {
     // Breadth-first so each commit gets its smallest depth.
-    let level = [...new Set(wants)];
+    let level = [...new Set(wants)]
     for (let d = 1; level.length; d++) {
-      const next: string[] = [];
-      for (const c of level) commits.add(c);
+      const next: string[] = []
+      for (const c of level) commits.add(c)
       for (const c of level) {
-        const parents = read(c).parents;
+        const parents = read(c).parents
         if (d >= req.depth) {
-          if (parents.length) boundary.add(c);
-          continue;
+          if (parents.length) boundary.add(c)
+          continue
         }
-        for (const p of parents) if (!commits.has(p)) next.push(p);
+        for (const p of parents) if (!commits.has(p)) next.push(p)
       }
-      level = [...new Set(next)].filter((c) => !commits.has(c));
+      level = [...new Set(next)].filter((c) => !commits.has(c))
     }
-    return { commits, boundary };
+    return { commits, boundary }
   }
-  const excluded = req.notFrom?.length ? closure(req.notFrom, read) : new Set<string>();
-  const keep = (c: string) => !excluded.has(c) && (req.since === undefined || read(c).time >= req.since);
-  const todo = wants.filter((c) => !excluded.has(c));
+  const excluded = req.notFrom?.length ? closure(req.notFrom, read) : new Set<string>()
+  const keep = (c: string) => !excluded.has(c) && (req.since === undefined || read(c).time >= req.since)
+  const todo = wants.filter((c) => !excluded.has(c))
   while (todo.length) {
-    const c = todo.pop()!;
-    if (commits.has(c)) continue;
-    commits.add(c);
+    const c = todo.pop()!
+    if (commits.has(c)) continue
+    commits.add(c)
     for (const p of read(c).parents) {
-      if (keep(p)) todo.push(p);
-      else boundary.add(c);
+      if (keep(p)) todo.push(p)
+      else boundary.add(c)
     }
   }
-  return { commits, boundary };
+  return { commits, boundary }
 }

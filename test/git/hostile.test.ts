@@ -149,6 +149,14 @@ test('hostile pushes are refused and leave the repository unchanged', async (t) 
   assert.match(atomic.text, /ng refs\/heads\/main stale info/)
   assert.doesNotMatch(await gitOk(home, work, ['ls-remote', room.url]), /refs\/heads\/new/)
 
+  // Tips the server does not have, and names git would not accept.
+  const missing = await receive(s, room, [`${c1} ${'1'.repeat(40)} refs/heads/main`], pack([]))
+  assert.match(missing.text, /unpack ok\n.*ng refs\/heads\/main missing necessary objects/s)
+  const funny = await receive(s, room, [`${ZERO} ${c1} refs/heads/bad..name`, `${ZERO} ${c1} refs/heads/x.lock`], pack([]))
+  assert.match(funny.text, /ng refs\/heads\/bad\.\.name funny refname/)
+  assert.match(funny.text, /ng refs\/heads\/x\.lock funny refname/)
+  assert.equal(snapshot(room.dir), before)
+
   // And the good pack lands.
   const ok = await receive(s, room, [update], good)
   assert.match(ok.text, /unpack ok/)
