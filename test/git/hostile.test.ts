@@ -141,14 +141,6 @@ test('hostile pushes are refused and leave the repository unchanged', async (t) 
   }
   assert.equal(snapshot(room.dir), before)
 
-  // Stale old id (compare-and-swap) and an atomic pair with one bad ref.
-  const stale = await receive(s, room, [`${commitId} ${commitId} refs/heads/main`], good)
-  assert.match(stale.text, /ng refs\/heads\/main stale info/)
-  const atomic = await receive(s, room, [`${ZERO} ${commitId} refs/heads/new`, `${ZERO} ${commitId} refs/heads/main`], good)
-  assert.match(atomic.text, /ng refs\/heads\/new atomic push failed/)
-  assert.match(atomic.text, /ng refs\/heads\/main stale info/)
-  assert.doesNotMatch(await gitOk(home, work, ['ls-remote', room.url]), /refs\/heads\/new/)
-
   // Tips the server does not have, and names git would not accept.
   const missing = await receive(s, room, [`${c1} ${'1'.repeat(40)} refs/heads/main`], pack([]))
   assert.match(missing.text, /unpack ok\n.*ng refs\/heads\/main missing necessary objects/s)
@@ -156,6 +148,14 @@ test('hostile pushes are refused and leave the repository unchanged', async (t) 
   assert.match(funny.text, /ng refs\/heads\/bad\.\.name funny refname/)
   assert.match(funny.text, /ng refs\/heads\/x\.lock funny refname/)
   assert.equal(snapshot(room.dir), before)
+
+  // Stale old id (compare-and-swap) and an atomic pair with one bad ref.
+  const stale = await receive(s, room, [`${commitId} ${commitId} refs/heads/main`], good)
+  assert.match(stale.text, /ng refs\/heads\/main stale info/)
+  const atomic = await receive(s, room, [`${ZERO} ${commitId} refs/heads/new`, `${ZERO} ${commitId} refs/heads/main`], good)
+  assert.match(atomic.text, /ng refs\/heads\/new atomic push failed/)
+  assert.match(atomic.text, /ng refs\/heads\/main stale info/)
+  assert.doesNotMatch(await gitOk(home, work, ['ls-remote', room.url]), /refs\/heads\/new/)
 
   // And the good pack lands.
   const ok = await receive(s, room, [update], good)
