@@ -20,6 +20,7 @@ import { BodyTooLarge, gitBody } from './body.ts'
 
 const SERVICES: Service[] = ['git-upload-pack', 'git-receive-pack']
 const REQUEST_TYPES = SERVICES.map((s) => `application/x-${s}-request`)
+const UPLOAD_REQUEST_LIMIT = 64 * 2 ** 20
 
 interface Params {
   name: string
@@ -62,7 +63,8 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       first = await gen.next()
     } catch (err) {
       if (!req.raw.complete) reply.header('Connection', 'close')
-      if (err instanceof ProtocolError || err instanceof BodyTooLarge) return reply.code(400).type('text/plain').send(`${err.message}\n`)
+      const badBody = err instanceof ProtocolError || err instanceof BodyTooLarge || String((err as { code?: string }).code).startsWith('Z_')
+      if (badBody) return reply.code(400).type('text/plain').send(`${(err as Error).message}\n`)
       throw err
     }
     noCache(reply).header('Content-Type', type)
@@ -106,7 +108,9 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       }
       const roomId = await access(req, reply)
       if (!roomId) return reply
-      const body = gitBody(req.body as Readable, req.headers['content-encoding'], config.gitMaxPushBytes)
+      // Fetch requests are want/have lists: they never need the push limit.
+      const limit = service === 'git-upload-pack' ? Math.min(config.gitMaxPushBytes, UPLOAD_REQUEST_LIMIT) : config.gitMaxPushBytes
+      const body = gitBody(req.body as Readable, req.headers['content-encoding'], limit)
       const repo = openRepo(repoDir(roomId))
       const gen = async function* () {
         try {

@@ -113,3 +113,14 @@ test('password rooms: 401 with WWW-Authenticate, 403 on a wrong password, clone 
   await gitOk(home, work, ['clone', '-q', `${s.url}/rooms/${room.roomId}`, 'byid'])
   await fsck(home, room.dir)
 })
+
+test('a corrupt gzip body is a 400, not a server error', async (t) => {
+  const s = await gitServer(t)
+  const room = await gitRoom(s)
+  const res = await fetch(`${s.url}/rooms/${room.name}/git-upload-pack`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-git-upload-pack-request', 'content-encoding': 'gzip' },
+    body: Buffer.from('definitely not gzip'),
+  })
+  assert.equal(res.status, 400)
+})
