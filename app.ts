@@ -10,6 +10,7 @@ import metricsPlugin from './plugins/metrics.ts'
 import pushPlugin from './plugins/push.ts'
 import roomsPlugin from './plugins/rooms.ts'
 import a2aRoutes from './routes/a2a/index.ts'
+import gitRoutes from './routes/git/index.ts'
 import mcpRoutes from './routes/mcp/index.ts'
 import sseRoutes from './routes/sse/index.ts'
 import webRoutes from './routes/web/index.ts'
@@ -26,6 +27,7 @@ const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> 
   a2a: a2aRoutes,
   mcp: mcpRoutes,
   sse: sseRoutes,
+  git: gitRoutes,
   web: webRoutes,
 }
 
@@ -35,6 +37,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     logger: opts.logger ?? loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: Boolean(config.baseUrl),
+    // Large clones and pushes stream for minutes; slow clients are bounded by the git byte limits instead.
+    requestTimeout: 0,
   })
   await app.register(httpPlugin, { config })
   await app.register(dbPlugin, { config })
