@@ -6,11 +6,12 @@ import { createGunzip } from 'node:zlib'
 export class BodyTooLarge extends Error {}
 
 /** Decodes Content-Encoding and stops after `limit` bytes (counted after decoding). */
-export function gitBody(raw: Readable, encoding: string | undefined, limit: number): Readable {
+export function gitBody(raw: Readable, encoding: string | undefined, limit: number, onBytes?: (n: number) => void): Readable {
   let seen = 0
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length
+      onBytes?.(chunk.length)
       if (seen > limit) cb(new BodyTooLarge(`request body exceeds ${limit} bytes`))
       else cb(null, chunk)
     },

@@ -30,6 +30,7 @@ interface Params {
 const wantsV2 = (req: FastifyRequest) => String(req.headers['git-protocol'] ?? '').split(':').includes('version=2')
 
 const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  const metrics = app.metrics
   const rooms = app.rooms
   const store = app.store
   if (!rooms || !store) throw new Error('git routes need the rooms and store plugins')
@@ -110,13 +111,18 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       if (!roomId) return reply
       // Fetch requests are want/have lists: they never need the push limit.
       const limit = service === 'git-upload-pack' ? Math.min(config.gitMaxPushBytes, UPLOAD_REQUEST_LIMIT) : config.gitMaxPushBytes
-      const body = gitBody(req.body as Readable, req.headers['content-encoding'], limit)
+      const body = gitBody(req.body as Readable, req.headers['content-encoding'], limit, (n) => metrics.gitBytes.inc({ direction: 'in' }, n))
       const repo = openRepo(repoDir(roomId))
+      const done = metrics.gitPackDuration.startTimer({ service })
       const gen = async function* () {
         try {
-          yield* run(repo, body, req, roomId)
+          for await (const chunk of run(repo, body, req, roomId)) {
+            metrics.gitBytes.inc({ direction: 'out' }, chunk.length)
+            yield chunk
+          }
         } finally {
           repo.release()
+          done()
         }
       }
       return stream(req, reply, `application/x-${service}-result`, gen())

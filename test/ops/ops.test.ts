@@ -139,3 +139,20 @@ test('metrics count open SSE streams and live MCP sessions', async (t) => {
   assert.match(body, /convene_sse_streams 1\b/)
   assert.match(body, /convene_mcp_sessions 1\b/)
 })
+
+test('metrics count git bytes in and out and time each git request', async (t) => {
+  const srv = await startApp(t)
+  const { name } = await createRoom(srv)
+  const body = '0014command=ls-refs\n0000'
+  const res = await fetch(`${srv.url}/rooms/${name}/git-upload-pack`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-git-upload-pack-request', 'git-protocol': 'version=2' },
+    body,
+  })
+  assert.equal(res.status, 200)
+  await res.arrayBuffer()
+  const metrics = await (await fetch(`${srv.url}/metrics`)).text()
+  assert.match(metrics, new RegExp(`convene_git_bytes_total\\{direction="in"\\} ${body.length}\\b`))
+  assert.match(metrics, /convene_git_bytes_total\{direction="out"\} [1-9]/)
+  assert.match(metrics, /convene_git_pack_duration_seconds_count\{service="git-upload-pack"\} 1\b/)
+})
