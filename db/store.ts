@@ -57,23 +57,33 @@ const toMessage = (r: Row): MessageRecord => ({
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23505'
 
-/** Appends a message: bumps the room's seq under its row lock, so seqs are gap-free and unique. */
+/**
+ * Appends a message: bumps the room's seq under its row lock, so seqs are gap-free and unique. A sender who had
+ * read everything before it (cursor = seq - 1) has its cursor moved past it here, saving the missed-messages read.
+ */
 async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
-  const [row] = await q.query<{ seq: string }>(
+  const [row] = await q.query<{ seq: string; caught_up: boolean | null }>(
     `WITH r AS (
        UPDATE rooms SET last_seq = last_seq + 1, last_activity = $8,
          public_count = public_count + (CASE WHEN $6::uuid IS NULL THEN 1 ELSE 0 END)
        WHERE id = $1 RETURNING last_seq
-     ), dm AS (
-       UPDATE agents SET dm_count = dm_count + 1 WHERE $6::uuid IS NOT NULL AND id IN ($4::uuid, $6::uuid)
+     ), ag AS (
+       UPDATE agents a SET
+         dm_count = a.dm_count + (CASE WHEN $6::uuid IS NULL THEN 0 ELSE 1 END),
+         cursor = CASE WHEN a.id = $4::uuid AND a.cursor = r.last_seq - 1 THEN r.last_seq ELSE a.cursor END
+       FROM r
+       WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
+       RETURNING a.id, a.cursor = r.last_seq AS caught_up
+     ), ins AS (
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at)
+       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM r
+       RETURNING seq
      )
-     INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at)
-     SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM r
-     RETURNING seq`,
+     SELECT ins.seq, (SELECT caught_up FROM ag WHERE ag.id = $4::uuid) AS caught_up FROM ins`,
     [m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp],
   )
   if (!row) throw new Error(`room ${m.roomId} vanished`)
-  return { id: m.id, seq: Number(row.seq), timestamp: m.timestamp }
+  return { id: m.id, seq: Number(row.seq), timestamp: m.timestamp, caughtUp: row.caught_up === true }
 }
 
 /** A new agent whose cursor starts at `cursor` (its own join notice). */
@@ -131,6 +141,7 @@ export class SqlStore implements Store {
   }
 
   async roomsByName(name: string): Promise<RoomRecord[]> {
+    if (name.includes('\u0000')) return [] // no room has one, and PostgreSQL text refuses it
     return (await this.db.query(`SELECT ${ROOM_COLS} FROM rooms WHERE name = $1 ORDER BY created_at`, [name])).map(toRoom)
   }
 

@@ -57,6 +57,8 @@ export function validateParams<P extends TObject>(def: ActionDef<P, TObject>, ra
     const v = Object.hasOwn(raw, key) ? raw[key] : undefined
     // Empty values mean "not given": the reference's clients send "" for absent fields.
     if (v !== undefined && v !== null && v !== '') input[key] = v
+    // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the store.
+    if (typeof v === 'string' && v.includes('\u0000')) throw errors.invalid(key, 'must not contain NUL characters')
   }
   for (const key of (def.params.required ?? []) as string[]) if (!(key in input)) throw errors.missing(key)
   const value = Value.Default(def.params, Value.Convert(def.params, input)) as Record<string, unknown>
