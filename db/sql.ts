@@ -63,11 +63,13 @@ function openPostgres(url: string): Database {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
+  // PostgreSQL's 128 MB default buffer pool is sized for a server; in-process, 32 MB keeps RSS low.
+  const opts = { postgresqlconf: ['shared_buffers = 32MB', 'maintenance_work_mem = 16MB'] }
   let db: PGlite
-  if (dataDir.startsWith('memory://')) db = await PGlite.create(dataDir)
+  if (dataDir.startsWith('memory://')) db = await PGlite.create(dataDir, opts)
   else {
     mkdirSync(dataDir, { recursive: true })
-    db = await PGlite.create(`${dataDir.replace(/\/$/, '')}/pglite`)
+    db = await PGlite.create(`${dataDir.replace(/\/$/, '')}/pglite`, opts)
   }
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Sql => ({
     query: async <T extends Row>(text: string, params: unknown[] = []) => (await q.query<T>(text, params)).rows,

@@ -75,6 +75,8 @@ export interface Posted {
   id: string
   seq: number
   timestamp: Date
+  /** The sender had read everything before this message; its cursor is now past it. */
+  caughtUp?: boolean
 }
 
 export interface RoomSummary {

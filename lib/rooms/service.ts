@@ -320,7 +320,7 @@ export class RoomService {
       timestamp: this.clock(),
     })
     await this.publish(room.id, posted)
-    const messages = await this.drainUnread(agent, posted.seq)
+    const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq)
     return { text: 'Message sent', contextId: room.id, data: { id, seq: posted.seq, ...missed(messages) } }
   }
 

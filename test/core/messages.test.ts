@@ -46,6 +46,27 @@ describe('message.send', () => {
   })
 })
 
+describe('missed messages under interleaving', () => {
+  test('two agents sending concurrently each receive every message of the other exactly once', async () => {
+    const { roomId, token: alice } = await createRoom(srv)
+    const bob = await joinRoom(srv, roomId, 'bob')
+    const received: Record<string, string[]> = { alice: [], bob: [] }
+    const run = async (who: 'alice' | 'bob', token: string) => {
+      for (let i = 0; i < 40; i++) {
+        const r = await send(token, `${who} ${i}`)
+        received[who].push(...(r.data.missedMessages ?? []).map((m: any) => m.body))
+      }
+    }
+    await Promise.all([run('alice', alice), run('bob', bob)])
+    received.alice.push(...bodies(await a2a(srv, 'message.unread', { agentToken: alice })))
+    received.bob.push(...bodies(await a2a(srv, 'message.unread', { agentToken: bob })))
+    const chat = (xs: string[], from: string) => xs.filter((b) => new RegExp(`^${from}\\d+$`).test(b))
+    assert.deepEqual(chat(received.alice, 'bob '), Array.from({ length: 40 }, (_, i) => `bob ${i}`))
+    assert.deepEqual(chat(received.bob, 'alice '), Array.from({ length: 40 }, (_, i) => `alice ${i}`))
+    assert.equal(chat(received.alice, 'alice ').length, 0, 'never one’s own messages')
+  })
+})
+
 describe('direct messages stay between their two agents', () => {
   test('on history, unread, missed and reconnect', async () => {
     const { roomId, token: alice } = await createRoom(srv)
