@@ -1,0 +1,90 @@
+// server.ts in a child process, for tests that kill -9 it.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+
+export interface Proc {
+  url: string
+  child: ChildProcess
+  /** stdout+stderr so far (bounded), for failure messages. */
+  output(): string
+  kill9(): Promise<void>
+  stop(): Promise<void>
+}
+
+const ROOT = new URL('../../', import.meta.url).pathname
+
+export async function spawnServer(env: Record<string, string>): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', MAX_ROOMS_PER_IP_PER_HOUR: '0', ALLOW_PRIVATE_ENDPOINTS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  const keep = (b: Buffer) => {
+    out += b
+    if (out.length > 200_000) out = out.slice(-50_000)
+  }
+  child.stderr!.on('data', keep)
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out.slice(-2000)}`)), 60_000)
+    child.stdout!.on('data', (b: Buffer) => {
+      keep(b)
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited ${code}:\n${out.slice(-2000)}`))
+    })
+  })
+  const exited = once(child, 'exit')
+  return {
+    url,
+    child,
+    output: () => out,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(t)
+    },
+  }
+}
+
+/** One A2A action over HTTP; resolves to the reply's data part and text (throws on transport errors). */
+export async function call(url: string, action: string, params: Record<string, unknown>, opts: { contextId?: string; text?: string; signal?: AbortSignal } = {}) {
+  const res = await fetch(`${url}/a2a`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: opts.signal,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'SendMessage',
+      params: { message: { role: 'user', parts: [{ text: opts.text ?? '' }], ...(opts.contextId ? { contextId: opts.contextId } : {}), metadata: { action, ...params } } },
+    }),
+  })
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+  const body = (await res.json()) as any
+  if (body.error) throw new Error(`JSON-RPC ${body.error.code}`)
+  const msg = body.result.message ?? body.result
+  return { status: res.status, text: msg.parts[0].text as string, data: (msg.parts[1]?.data ?? {}) as Record<string, any> }
+}
+
+/** Every message of a room visible to `token`, oldest first (history paged from the newest). */
+export async function allMessages(url: string, token: string, roomId: string) {
+  const first = await call(url, 'message.history', { agentToken: token, limit: 100, offset: 0 }, { contextId: roomId })
+  const total = first.data.total as number
+  const pages = [first.data.messages]
+  for (let offset = 100; offset < total; offset += 100) {
+    pages.push((await call(url, 'message.history', { agentToken: token, limit: 100, offset }, { contextId: roomId })).data.messages)
+  }
+  return { total, messages: pages.reverse().flat() as { id: string; seq: number; body: string }[] }
+}
