@@ -64,3 +64,18 @@ export const errors = {
   roomFull: (max: number) => fail('ROOM_FULL', `Room is full (at most ${max} agents)`),
   unavailable: () => fail('UNAVAILABLE', 'Service temporarily unavailable, try again shortly'),
 }
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  '57P01', '57P02', '57P03', '53300', // shutting down, crash, cannot connect now, too many connections
+])
+
+/** The database cannot be reached (down, restarting, overloaded): answer 503 and let the client retry. */
+export function isStoreUnavailable(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 3) return false
+  const code = String((err as { code?: unknown }).code ?? '')
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true
+  const inner = (err as { errors?: unknown[]; cause?: unknown })
+  return (Array.isArray(inner.errors) && inner.errors.some((e) => isStoreUnavailable(e, depth + 1))) || isStoreUnavailable(inner.cause, depth + 1)
+}

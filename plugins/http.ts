@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
+import { isStoreUnavailable } from '../lib/errors.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,6 +28,10 @@ export default fp<{ config: Config }>(
     })
 
     app.setErrorHandler((err: HttpError, req, reply) => {
+      if (isStoreUnavailable(err)) {
+        req.log.warn({ err }, 'store unavailable')
+        return reply.status(503).header('Retry-After', '1').send({ error: 'Service Unavailable', message: 'The database is unavailable; try again shortly' })
+      }
       const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
       if (status >= 500 && status !== 503) {
         req.log.error({ err }, 'request failed')

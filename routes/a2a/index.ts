@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { docsText, findAction, invokeAction, ACTIONS } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
-import { ActionError } from '../../lib/errors.ts'
+import { ActionError, isStoreUnavailable } from '../../lib/errors.ts'
 import { agentCard, discover } from './card.ts'
 import {
   agentMessage,
@@ -22,6 +22,7 @@ const SEND_METHODS = new Set(['SendMessage', 'message/send'])
 const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
   if (!service) throw new Error('a2a routes need the rooms plugin')
+  const unavailable = new WeakSet<FastifyRequest>()
 
   // Every body is read as text so that malformed JSON gets a JSON-RPC parse error, not an HTTP 400.
   app.removeAllContentTypeParsers()
@@ -43,13 +44,18 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort()
     })
+    // A database outage answers 503 + Retry-After (the JSON-RPC body still says what failed).
+    const send = (body: unknown) => {
+      if (!unavailable.has(req)) return body ?? reply.status(204).send()
+      reply.status(503).header('Retry-After', '1')
+      return body ?? reply.send()
+    }
     if (Array.isArray(payload)) {
       if (payload.length === 0) return rpcError(null, RPC.INVALID_REQUEST, 'Invalid Request: empty batch', version)
       const replies = (await Promise.all(payload.map((one) => handle(one, version, req, abort.signal)))).filter((r) => r !== null)
-      return replies.length ? replies : reply.status(204).send()
+      return send(replies.length ? replies : null)
     }
-    const answer = await handle(payload, version, req, abort.signal)
-    return answer ?? reply.status(204).send()
+    return send(await handle(payload, version, req, abort.signal))
   })
 
   app.get('/a2a', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(docsText(ACTIONS)))
@@ -96,6 +102,11 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       return agentMessage(version, result.text, result.data, result.contextId ?? contextId)
     } catch (err) {
       if (err instanceof ActionError) return errorMessage(version, err.code, err.message, contextId)
+      if (isStoreUnavailable(err)) {
+        unavailable.add(req)
+        req.log.warn({ err, action }, 'store unavailable')
+        return errorMessage(version, 'UNAVAILABLE', 'Service temporarily unavailable (database), try again shortly', contextId)
+      }
       req.log.error({ err, action }, 'action failed')
       return errorMessage(version, 'UNAVAILABLE', 'Internal error, try again shortly', contextId)
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ACTIONS, docsText } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
+import { isStoreUnavailable } from '../../lib/errors.ts'
 import { originGuard } from './guard.ts'
 import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
@@ -48,6 +49,11 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
 
   app.addHook('onRequest', originGuard(config))
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isStoreUnavailable(err)) {
+      req.log.warn({ err }, 'store unavailable')
+      reply.header('Retry-After', '1')
+      return rpcError(reply, 503, -32000, 'Service temporarily unavailable (database), try again shortly')
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
     if (status === 500) req.log.error({ err }, 'mcp request failed')
     const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? -32700 : -32000
@@ -68,6 +74,8 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const id = Array.isArray(given) ? given[0] : given
     let session
     if (req.method === 'POST' && isInitialize(req.body)) {
+      // The session is stored from inside the SDK, which would report a database outage as a parse error.
+      await app.store.ping()
       session = await registry.initializing()
     } else if (id) {
       session = await registry.find(id)

@@ -66,7 +66,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     async (req, reply) => {
       const token = req.query.agentToken || bearer(req.headers.authorization)
       if (!token) return fail(reply, 401, 'MISSING_PARAMETER', 'agentToken is required')
-      const authed = await service.authenticate(token).catch(() => null)
+      const authed = await service.authenticate(token).catch((e) => (e instanceof ActionError ? null : Promise.reject(e)))
       if (!authed) return fail(reply, 401, 'INVALID_TOKEN', 'Invalid agentToken')
       const ref = req.params.roomId
       if (!refersTo(ref, authed.room)) {
