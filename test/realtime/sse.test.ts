@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
-import net from 'node:net'
+import type { ServerResponse } from 'node:http'
+import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { createRoom, joinRoom, startApp, uniq, type TestServer } from '../helpers.ts'
+import { Hub } from '../../routes/sse/hub.ts'
+import { SseStream } from '../../routes/sse/stream.ts'
 import { SseClient, sseStatus } from './sse-client.ts'
 
 const streamUrl = (srv: TestServer, roomId: string, token: string, extra = '') =>
@@ -169,38 +172,34 @@ test('SSE sends a ping event periodically', async (t) => {
 })
 
 test('SSE disconnects a slow consumer without holding up the others', async (t) => {
-  const srv = await startApp(t, { sseClientBufferBytes: 64 * 1024 })
+  const srv = await startApp(t, { ssePingSeconds: 60 })
   const { roomId, token } = await createRoom(srv)
-  const fast = await SseClient.open(streamUrl(srv, roomId, token))
-  t.after(() => fast.close())
-  // A client that sends its request, then never reads.
-  const slow = net.connect(Number(new URL(srv.url).port), '127.0.0.1')
-  await new Promise((r) => slow.once('connect', r))
-  slow.write(`GET /api/messages/${roomId}/sse?agentToken=${token} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`)
-  let received = 0
-  let closed = false
-  slow.on('data', (d) => (received += d.length))
-  slow.on('close', () => (closed = true))
-  await new Promise((r) => slow.once('data', r))
-  slow.pause()
-  const body = 'x'.repeat(30_000)
-  let sent = 0
-  while (sent < 2000) {
-    await send(srv, token, body)
-    sent++
-    if (sent >= 100 && sent % 25 === 0) {
-      // once the slow socket was cut off, the fast client still got everything
-      const gone = await new Promise<boolean>((resolve) => {
-        srv.app.server.getConnections((_e, n) => resolve(n <= 1))
-      })
-      if (gone) break
-    }
+  const hub = new Hub(srv.app.store, srv.app.events, (e) => assert.fail(String(e)))
+  t.after(() => hub.close())
+  // Two clients on one hub: one drains its socket, the other never does (its writes never complete).
+  const fastChunks: string[] = []
+  const fastRaw = new Writable({ write: (c, _e, cb) => (fastChunks.push(String(c)), cb()) })
+  const slowRaw = new Writable({ write: () => {} })
+  const bufferBytes = 16 * 1024
+  const open = (raw: Writable) =>
+    new SseStream(raw as unknown as ServerResponse, hub, srv.app.store, { roomId, agentId: null, after: 0, bufferBytes, pingMs: 60_000 })
+  const fast = open(fastRaw)
+  const slow = open(slowRaw)
+  const runs = [fast.run(), slow.run()]
+  await send(srv, token, 'warm-up') // both are live once this arrived
+  const live = async () => {
+    while (!fastChunks.join('').includes('warm-up')) await new Promise((r) => setImmediate(r))
   }
-  await fast.untilMessages(sent, 20_000)
-  assert.equal(fast.messages.length, sent)
-  slow.resume()
-  await new Promise<void>((r) => (closed ? r() : slow.once('close', () => r())))
-  assert.ok(received < sent * body.length, `slow client got ${received} bytes of ${sent * body.length}`)
+  await live()
+  const body = 'x'.repeat(2000)
+  const before = (await srv.app.store.roomById(roomId))!.lastSeq
+  for (let i = 0; i < 30; i++) await send(srv, token, body)
+  assert.ok(slowRaw.destroyed, 'the slow client was disconnected')
+  assert.ok(slowRaw.writableLength <= bufferBytes + 4 * 1024, `its backlog stayed bounded (${slowRaw.writableLength} bytes)`)
+  const seqs = [...fastChunks.join('').matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])).filter((n) => n > before)
+  assertConsecutive(seqs, before + 1, before + 30)
+  fast.end()
+  await Promise.all(runs)
 })
 
 test('closing the app ends open streams promptly', async (t) => {
