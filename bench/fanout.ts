@@ -92,6 +92,7 @@ export async function scenario(servers: BenchServer[], o: Required<Omit<Options,
   const total = o.rate * o.seconds
   let sent = 0
   let failed = 0
+  let firstError = ''
   const inflight = new Set<Promise<unknown>>()
   const t0 = performance.now()
   // A fixed schedule: message k leaves at t0 + k / rate, whatever the previous one did.
@@ -101,7 +102,10 @@ export async function scenario(servers: BenchServer[], o: Required<Omit<Options,
       while (sent < due) {
         const k = sent++
         const p = a2a(first.url, { action: 'message.send', agentToken: room.agentToken }, { contextId: room.roomId, text: `t${k}:${performance.now()}` })
-          .catch(() => failed++)
+          .catch((e) => {
+            failed++
+            firstError ||= String((e as Error).message ?? e).slice(0, 120)
+          })
           .finally(() => inflight.delete(p))
         inflight.add(p)
       }
@@ -123,6 +127,7 @@ export async function scenario(servers: BenchServer[], o: Required<Omit<Options,
     instances: servers.length,
     sent: total,
     send_errors: failed,
+    ...(firstError ? { first_error: firstError } : {}),
     delivered: latencies.length,
     lost,
     p50_ms: Number(percentile(latencies, 50).toFixed(1)),
