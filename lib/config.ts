@@ -42,7 +42,6 @@ const FIELDS = {
   pushRetryBaseMs: { env: 'PUSH_RETRY_BASE_MS', schema: Count, default: 1_000 },
   pushRetryMaxMs: { env: 'PUSH_RETRY_MAX_MS', schema: Count, default: 300_000 },
   pushResponseMaxBytes: { env: 'PUSH_RESPONSE_MAX_BYTES', schema: Count, default: 64 * 1024 },
-  pushSweepSeconds: { env: 'PUSH_SWEEP_SECONDS', schema: Positive, default: 5 },
   metrics: { env: 'METRICS', schema: Bool, default: true },
   metricsPort: { env: 'METRICS_PORT', schema: Type.Optional(Port) },
   rateLimitMax: { env: 'RATE_LIMIT_MAX', schema: Limit, default: 600 },

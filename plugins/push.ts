@@ -29,7 +29,8 @@ export default fp<{ config: Config }>(
       retryBaseMs: config.pushRetryBaseMs,
       retryMaxMs: config.pushRetryMaxMs,
       leaseMs: Math.max(60_000, config.pushTimeoutMs * 3),
-      sweepMs: config.pushSweepSeconds * 1000,
+      // Retries left by a stopped instance and events nobody heard: looked for at the bus's resync pace.
+      sweepMs: config.busResyncSeconds * 1000,
       log: app.log,
     })
     app.decorate('push', worker)
