@@ -2,6 +2,7 @@
  * A2A message.send throughput as the store grows from 0 to TOTAL messages, and message.history latency
  * at each step, against a server process of its own. Usage: tsx bench/a2a.ts [--total 100000]
  */
+import postgres from 'postgres'
 import { Pool } from 'undici'
 import { percentile, startServer } from './server.ts'
 
@@ -69,6 +70,13 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
       console.error(`[a2a ${srv.backend}] store ${rows.at(-1)!.stored}: ${rows.at(-1)!.sendsPerSec} sends/s, history p50 ${rows.at(-1)!.historyP50} ms`)
     }
     const rates = rows.map((r) => r.sendsPerSec)
+    if (srv.databaseUrl) {
+      // Are the per-message row updates staying HOT (no index churn as the store grows)?
+      const pg = postgres(srv.databaseUrl, { max: 1 })
+      const stats = await pg`SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname IN ('rooms', 'agents')`
+      await pg.end()
+      for (const s of stats) console.error(`[a2a postgres] ${s.relname}: ${s.n_tup_hot_upd} of ${s.n_tup_upd} updates HOT`)
+    }
     const first = rates[0]
     const last = rates.at(-1)!
     return {

@@ -7,6 +7,8 @@ import postgres from 'postgres'
 export interface BenchServer {
   url: string
   backend: 'pglite' | 'postgres'
+  /** The fresh database the server runs on (PostgreSQL only). */
+  databaseUrl?: string
   child: ChildProcess
   rssMb(): number
   stop(): Promise<void>
@@ -50,6 +52,7 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
   return {
     url,
     backend: opts.databaseUrl ? 'postgres' : 'pglite',
+    databaseUrl: databaseUrl || undefined,
     child,
     rssMb: () => {
       try {

@@ -64,7 +64,9 @@ const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23
 async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
   const [row] = await q.query<{ seq: string; caught_up: boolean | null }>(
     `WITH r AS (
-       UPDATE rooms SET last_seq = last_seq + 1, last_activity = $8,
+       UPDATE rooms SET last_seq = last_seq + 1,
+         -- last_activity is indexed: bumping it at most once a minute keeps this update HOT
+         last_activity = CASE WHEN last_activity < $8::timestamptz - interval '1 minute' THEN $8 ELSE last_activity END,
          public_count = public_count + (CASE WHEN $6::uuid IS NULL THEN 1 ELSE 0 END)
        WHERE id = $1 RETURNING last_seq
      ), ag AS (
