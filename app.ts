@@ -44,9 +44,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(dbPlugin, { config })
   await app.register(eventsPlugin, { config })
   await app.register(roomsPlugin, { config, clock: opts.clock })
-  await app.register(pushPlugin, { config })
   await app.register(healthPlugin)
   await app.register(metricsPlugin, { config })
+  await app.register(pushPlugin, { config })
   await app.register(limitsPlugin, { config })
   for (const protocol of config.protocols) {
     const routes = ROUTES[protocol]

@@ -6,6 +6,7 @@ import type {
   NewRoom,
   Notice,
   Posted,
+  PushStore,
   ReadOptions,
   RoomRecord,
   RoomSummary,
@@ -13,6 +14,7 @@ import type {
 } from '../lib/store.ts'
 import { NameTakenError, RoomNameRaceError } from '../lib/store.ts'
 import { KeyedMutex } from '../lib/mutex.ts'
+import { pushStore } from './push.ts'
 import type { Database, Row, Sql } from './sql.ts'
 
 const ROOM_COLS = 'id, name, password_hash, description, type, created_at, last_activity, last_seq'
@@ -111,10 +113,18 @@ const bot = (roomId: string, n: Notice, now: Date): NewMessage => ({
 export class SqlStore implements Store {
   readonly kind: Store['kind']
   private readonly locks = new KeyedMutex()
+  private readonly pushes: PushStore
 
   constructor(private readonly db: Database) {
     this.kind = db.kind
+    this.pushes = pushStore(db)
   }
+
+  claimPush: PushStore['claimPush'] = (...a) => this.pushes.claimPush(...a)
+  advancePush: PushStore['advancePush'] = (...a) => this.pushes.advancePush(...a)
+  finishPush: PushStore['finishPush'] = (...a) => this.pushes.finishPush(...a)
+  backoffPush: PushStore['backoffPush'] = (...a) => this.pushes.backoffPush(...a)
+  releasePushes: PushStore['releasePushes'] = (...a) => this.pushes.releasePushes(...a)
 
   async createRoom(room: NewRoom, creator: NewAgent, notice: Notice, sameNameIds: string[], now: Date): Promise<Posted> {
     return this.db.begin(async (tx) => {

@@ -97,10 +97,34 @@ export interface ReadOptions {
   move: boolean
 }
 
+/** An agent whose A2A push deliveries this instance has leased. */
+export interface PushClaim {
+  agentId: string
+  roomId: string
+  endpoint: string
+  /** Last seq delivered (2xx). */
+  cursor: number
+  failures: number
+}
+
+/** Push progress per agent: a lease so one instance delivers at a time, a cursor that moves only on 2xx. */
+export interface PushStore {
+  /** Leases due agents (behind their room, not leased, not backing off), optionally of one room or one agent. */
+  claimPush(owner: string, leaseMs: number, scope: { roomId?: string; agentId?: string }): Promise<PushClaim[]>
+  /** Records a 2xx for `seq` (push and read cursors move) and renews the lease; false if the lease was lost. */
+  advancePush(agentId: string, owner: string, seq: number, leaseMs: number): Promise<boolean>
+  /** Releases the lease at `cursor`; `more` when the room moved on meanwhile. */
+  finishPush(agentId: string, owner: string, cursor: number): Promise<{ more: boolean }>
+  /** Releases the lease and schedules the next attempt after `delayMs`. */
+  backoffPush(agentId: string, owner: string, cursor: number, failures: number, delayMs: number): Promise<void>
+  /** Releases every lease `owner` holds (shutdown). */
+  releasePushes(owner: string): Promise<void>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store {
+export interface Store extends PushStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */

@@ -14,7 +14,6 @@ declare module 'fastify' {
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const worker = new PushWorker({
-      db: app.db,
       store: app.store,
       bus: app.events,
       post: (endpoint, body, signal) =>
@@ -32,10 +31,11 @@ export default fp<{ config: Config }>(
       // Retries left by a stopped instance and events nobody heard: looked for at the bus's resync pace.
       sweepMs: config.busResyncSeconds * 1000,
       log: app.log,
+      onResult: (result) => app.metrics.pushDeliveries.inc({ result }),
     })
     app.decorate('push', worker)
     app.addHook('onReady', async () => worker.start())
     app.addHook('preClose', async () => worker.close())
   },
-  { name: 'push', dependencies: ['db', 'events'] },
+  { name: 'push', dependencies: ['db', 'events', 'metrics'] },
 )

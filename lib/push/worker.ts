@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { Sql } from '../../db/sql.ts'
 import type { EventBus } from '../events.ts'
-import type { MessageRecord, Store } from '../store.ts'
+import type { MessageRecord, PushClaim, Store } from '../store.ts'
 import { pushPayload } from './payload.ts'
 
 export interface PushWorkerOptions {
-  db: Sql
   store: Store
   bus: EventBus
   /** POSTs one payload; resolves to the HTTP status, rejects on a transport failure or refused address. */
@@ -16,23 +14,11 @@ export interface PushWorkerOptions {
   leaseMs: number
   sweepMs: number
   log: { warn(obj: object, msg: string): void }
-}
-
-interface Claimed {
-  id: string
-  room_id: string
-  endpoint: string
-  push_cursor: string
-  push_failures: number
+  /** Counts each delivery attempt's outcome (metrics). */
+  onResult?(result: 'ok' | 'failed'): void
 }
 
 const PAGE = 100
-
-/** Work an instance may take: an agent with an endpoint, behind the room, not leased, not backing off. */
-const DUE = `a.endpoint IS NOT NULL
-  AND COALESCE(a.push_cursor, a.cursor) < r.last_seq
-  AND (a.push_lease_until IS NULL OR a.push_lease_until < now())
-  AND (a.push_due_at IS NULL OR a.push_due_at <= now())`
 
 /**
  * A2A push. Each agent with an endpoint is delivered to by one instance at a time: a conditional UPDATE takes a
@@ -66,39 +52,29 @@ export class PushWorker {
     for (const t of this.timers) clearTimeout(t)
     this.abort.abort()
     await Promise.allSettled([...this.active.values()])
-    await this.opts.db
-      .query('UPDATE agents SET push_owner = NULL, push_lease_until = NULL WHERE push_owner = $1', [this.me])
-      .catch(() => {})
+    await this.opts.store.releasePushes(this.me).catch(() => {})
   }
 
   /** Claims due agents (of one room, one agent, or any) and starts delivering to each. */
   async claim(scope: 'room' | 'agent' | 'any', id?: string): Promise<void> {
     if (this.closed) return
-    const where = scope === 'room' ? 'AND a.room_id = $3' : scope === 'agent' ? 'AND a.id = $3' : ''
+    const target = scope === 'room' ? { roomId: id } : scope === 'agent' ? { agentId: id } : {}
     try {
-      const rows = await this.opts.db.query<Claimed & Record<string, unknown>>(
-        `UPDATE agents a SET push_owner = $1, push_lease_until = now() + make_interval(secs => $2),
-           push_cursor = COALESCE(a.push_cursor, a.cursor)
-         WHERE a.id IN (SELECT a.id FROM agents a JOIN rooms r ON r.id = a.room_id WHERE ${DUE} ${where} LIMIT 100)
-           AND (a.push_lease_until IS NULL OR a.push_lease_until < now())
-         RETURNING a.id, a.room_id, a.endpoint, a.push_cursor, a.push_failures`,
-        id ? [this.me, this.opts.leaseMs / 1000, id] : [this.me, this.opts.leaseMs / 1000],
-      )
-      for (const row of rows) this.run(row)
+      for (const claim of await this.opts.store.claimPush(this.me, this.opts.leaseMs, target)) this.run(claim)
     } catch (err) {
       if (!this.closed) this.opts.log.warn({ err }, 'push claim failed')
     }
   }
 
-  private run(row: Claimed) {
-    const job = this.deliver(row).finally(() => this.active.delete(row.id))
-    this.active.set(row.id, job)
+  private run(claim: PushClaim) {
+    const job = this.deliver(claim).finally(() => this.active.delete(claim.agentId))
+    this.active.set(claim.agentId, job)
   }
 
-  private async deliver(row: Claimed): Promise<void> {
-    const agent = { id: row.id, roomId: row.room_id }
-    let cursor = Number(row.push_cursor)
-    let failures = row.push_failures
+  private async deliver(row: PushClaim): Promise<void> {
+    const agent = { id: row.agentId, roomId: row.roomId }
+    let cursor = row.cursor
+    let failures = row.failures
     try {
       for (;;) {
         if (this.closed) return
@@ -111,7 +87,7 @@ export class PushWorker {
             const ok = await this.send(row.endpoint, m)
             if (!ok) return await this.backoff(row, cursor, ++failures)
             failures = 0
-            if (!(await this.advance(agent.id, m.seq, true))) return
+            if (!(await this.opts.store.advancePush(agent.id, this.me, m.seq, this.opts.leaseMs))) return
           }
           cursor = m.seq
         }
@@ -121,14 +97,9 @@ export class PushWorker {
           break
         }
       }
-      const [left] = await this.opts.db.query<{ more: boolean }>(
-        `UPDATE agents a SET push_cursor = GREATEST(a.push_cursor, $3), push_owner = NULL, push_lease_until = NULL
-         FROM rooms r WHERE a.id = $1 AND a.push_owner = $2 AND r.id = a.room_id
-         RETURNING a.push_cursor < r.last_seq AS more`,
-        [agent.id, this.me, cursor],
-      )
+      const { more } = await this.opts.store.finishPush(agent.id, this.me, cursor)
       // An event that arrived while this instance held the lease was skipped by its claimer: look again.
-      if (left?.more) void this.claim('agent', agent.id)
+      if (more) void this.claim('agent', agent.id)
     } catch (err) {
       if (!this.closed) this.opts.log.warn({ err, agentId: agent.id }, 'push delivery failed')
       await this.backoff(row, cursor, ++failures).catch(() => {})
@@ -138,38 +109,24 @@ export class PushWorker {
   private async send(endpoint: string, m: MessageRecord): Promise<boolean> {
     try {
       const status = await this.opts.post(endpoint, pushPayload(m), this.abort.signal)
-      return status >= 200 && status < 300
+      const ok = status >= 200 && status < 300
+      this.opts.onResult?.(ok ? 'ok' : 'failed')
+      return ok
     } catch (err) {
       if (!this.closed) this.opts.log.warn({ err: (err as Error).message, endpoint }, 'push POST failed')
+      this.opts.onResult?.('failed')
       return false
     }
   }
 
-  /** Records a 2xx: the push cursor (and the read cursor, the agent has the message) move; the lease renews. */
-  private async advance(agentId: string, seq: number, delivered: boolean): Promise<boolean> {
-    const rows = await this.opts.db.query(
-      `UPDATE agents SET push_cursor = GREATEST(push_cursor, $3),
-         cursor = CASE WHEN $4 THEN GREATEST(cursor, $3) ELSE cursor END,
-         push_failures = 0, push_due_at = NULL, push_lease_until = now() + make_interval(secs => $5)
-       WHERE id = $1 AND push_owner = $2 RETURNING id`,
-      [agentId, this.me, seq, delivered, this.opts.leaseMs / 1000],
-    )
-    return rows.length > 0
-  }
-
-  private async backoff(row: Claimed, cursor: number, failures: number) {
+  private async backoff(row: PushClaim, cursor: number, failures: number) {
     if (this.closed) return
     const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(failures - 1, 30))
     const jittered = Math.round(delay * (0.8 + Math.random() * 0.4))
-    await this.opts.db.query(
-      `UPDATE agents SET push_cursor = GREATEST(push_cursor, $3), push_failures = $4,
-         push_due_at = now() + make_interval(secs => $5), push_owner = NULL, push_lease_until = NULL
-       WHERE id = $1 AND push_owner = $2`,
-      [row.id, this.me, cursor, failures, jittered / 1000],
-    )
+    await this.opts.store.backoffPush(row.agentId, this.me, cursor, failures, jittered)
     const t = setTimeout(() => {
       this.timers.delete(t)
-      void this.claim('agent', row.id)
+      void this.claim('agent', row.agentId)
     }, jittered + 5)
     t.unref()
     this.timers.add(t)

@@ -156,3 +156,32 @@ test('metrics count git bytes in and out and time each git request', async (t) =
   assert.match(metrics, /convene_git_bytes_total\{direction="out"\} [1-9]/)
   assert.match(metrics, /convene_git_pack_duration_seconds_count\{service="git-upload-pack"\} 1\b/)
 })
+
+test('metrics count push deliveries by result', { timeout: 20_000 }, async (t) => {
+  const { createServer } = await import('node:http')
+  let answer = 500
+  const got: string[] = []
+  const receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c)).on('end', () => {
+      got.push(body)
+      res.statusCode = answer
+      res.end()
+    })
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  t.after(() => receiver.close())
+  const endpoint = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/inbox`
+  const srv = await startApp(t, { pushRetryBaseMs: 20, pushRetryMaxMs: 50 })
+  const { roomId, token } = await createRoom(srv)
+  await a2a(srv, 'room.join', { agentName: 'hook', agentEndpoint: endpoint }, { contextId: roomId })
+  await a2a(srv, 'message.send', { agentToken: token }, { text: 'ping' })
+  const metric = async (result: string) => {
+    const m = new RegExp(`convene_push_deliveries_total\\{result="${result}"\\} (\\d+)`).exec(await (await fetch(`${srv.url}/metrics`)).text())
+    return Number(m?.[1] ?? 0)
+  }
+  while ((await metric('failed')) < 1) await new Promise((r) => setTimeout(r, 20))
+  answer = 200
+  while ((await metric('ok')) < 1) await new Promise((r) => setTimeout(r, 20))
+  assert.ok(got.some((b) => b.includes('"ping"')))
+})
