@@ -1,5 +1,6 @@
 import type {
   AgentRecord,
+  McpStore,
   MessageRecord,
   NewAgent,
   NewMessage,
@@ -14,6 +15,7 @@ import type {
 } from '../lib/store.ts'
 import { NameTakenError, RoomNameRaceError } from '../lib/store.ts'
 import { KeyedMutex } from '../lib/mutex.ts'
+import { mcpStore } from './mcp.ts'
 import { pushStore } from './push.ts'
 import type { Database, Row, Sql } from './sql.ts'
 
@@ -114,10 +116,12 @@ export class SqlStore implements Store {
   readonly kind: Store['kind']
   private readonly locks = new KeyedMutex()
   private readonly pushes: PushStore
+  readonly mcp: McpStore
 
   constructor(private readonly db: Database) {
     this.kind = db.kind
     this.pushes = pushStore(db)
+    this.mcp = mcpStore(db)
   }
 
   claimPush: PushStore['claimPush'] = (...a) => this.pushes.claimPush(...a)

@@ -1,6 +1,6 @@
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
-import type { Database } from '../../db/sql.ts'
+import type { McpStore } from '../../lib/store.ts'
 
 /** The transport's name for the standalone GET stream. */
 export const GET_STREAM = '_GET_stream'
@@ -24,7 +24,7 @@ export class EventLog {
   private pending: Pending[] = []
   private scheduled = false
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: McpStore) {}
 
   append(key: string, seq: number | null, message: string, now: Date): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -41,16 +41,8 @@ export class EventLog {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, MAX_BATCH)
       try {
-        const values = batch.map((_, i) => `($${i * 4 + 1}, $${i * 4 + 2}::bigint, $${i * 4 + 3}, $${i * 4 + 4}::timestamptz, ${i})`)
-        const rows = await this.db.query<{ id: string; ord: number }>(
-          `INSERT INTO mcp_events (session_key, seq, message, created_at)
-           SELECT k, s, m, c FROM (VALUES ${values.join(', ')}) AS v (k, s, m, c, ord) ORDER BY ord
-           RETURNING id`,
-          batch.flatMap((p) => [p.key, p.seq, p.message, p.now]),
-        )
-        // Ids follow the ORDER BY; sorting them restores the batch order whatever order RETURNING used.
-        const ids = rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-        batch.forEach((p, i) => p.resolve(String(ids[i])))
+        const ids = await this.db.appendEvents(batch.map((p) => ({ key: p.key, seq: p.seq, message: p.message, createdAt: p.now })))
+        batch.forEach((p, i) => p.resolve(ids[i]))
       } catch (e) {
         for (const p of batch) p.reject(e)
       }
@@ -61,10 +53,7 @@ export class EventLog {
   async *after(key: string, afterId: bigint): AsyncGenerator<{ id: string; message: JSONRPCMessage }> {
     let last = afterId
     for (;;) {
-      const rows = await this.db.query<{ id: string; message: string }>(
-        'SELECT id, message FROM mcp_events WHERE session_key = $1 AND id > $2 ORDER BY id LIMIT $3',
-        [key, String(last), REPLAY_PAGE],
-      )
+      const rows = await this.db.eventsAfter(key, last, REPLAY_PAGE)
       for (const r of rows) yield { id: String(r.id), message: JSON.parse(r.message) as JSONRPCMessage }
       if (rows.length < REPLAY_PAGE) return
       last = BigInt(rows.at(-1)!.id)

@@ -39,7 +39,6 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
   if (!service) throw new Error('mcp routes need the rooms plugin')
   const registry = new SessionRegistry({
-    db: app.db,
     service,
     log: app.log,
     idleMs: config.mcpSessionIdleSeconds * 1000,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Database } from '../../db/sql.ts'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { EventLog, SessionEvents } from './event-log.ts'
 import { Fanout } from './fanout.ts'
@@ -16,7 +15,6 @@ const MEMORY_IDLE_MS = 10 * 60_000
 const TOUCH_EVERY_MS = 60_000
 
 export interface RegistryOptions {
-  db: Database
   service: RoomService
   log: FastifyBaseLogger
   idleMs: number
@@ -36,8 +34,8 @@ export class SessionRegistry {
   private closing = false
 
   constructor(private readonly opts: RegistryOptions) {
-    this.store = new SessionStore(opts.db)
-    this.events = new EventLog(opts.db)
+    this.store = new SessionStore(opts.service.store.mcp)
+    this.events = new EventLog(opts.service.store.mcp)
     this.fanout = new Fanout(opts.service.store, opts.service.events, (err) => opts.log.warn({ err }, 'mcp notification fan-out failed'))
     this.timer = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(1000, opts.idleMs / 4)))
     this.timer.unref()
