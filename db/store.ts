@@ -339,6 +339,11 @@ export class SqlStore implements Store {
     return { messages: rows.map(toMessage), total: Number(t?.total ?? 0) }
   }
 
+  async lastSeqs(roomIds: string[]) {
+    const rows = await this.db.query<{ id: string; last_seq: string }>('SELECT id, last_seq FROM rooms WHERE id = ANY($1::uuid[])', [roomIds])
+    return new Map(rows.map((r) => [r.id, Number(r.last_seq)]))
+  }
+
   async deleteIdleRooms(cutoff: Date): Promise<string[]> {
     const ids: string[] = []
     for (;;) {

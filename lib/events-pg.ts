@@ -36,6 +36,8 @@ export class PgBus extends LocalBus {
   private pingHeard = 0
   private ticking = false
   private closed = false
+  /** Told how long each event took from NOTIFY on any instance to arrival here, in ms (metrics). */
+  lagObserver: ((ms: number) => void) | null = null
 
   constructor(private readonly opts: PgBusOptions) {
     super()
@@ -51,7 +53,7 @@ export class PgBus extends LocalBus {
   override async publish(event: RoomEvent): Promise<void> {
     this.deliver(event)
     try {
-      await this.opts.pg.notify(this.channel, `${event.roomId}:${event.seq}`)
+      await this.opts.pg.notify(this.channel, `${event.roomId}:${event.seq}:${Date.now()}`)
     } catch (err) {
       this.opts.log.warn({ err }, 'event NOTIFY failed; other instances catch up at the next resync')
     }
@@ -114,9 +116,11 @@ export class PgBus extends LocalBus {
       if (who === this.me) this.pingHeard = Math.max(this.pingHeard, Number(n))
       return
     }
-    const colon = payload.lastIndexOf(':')
-    const seq = Number(payload.slice(colon + 1))
-    if (colon > 0 && Number.isSafeInteger(seq)) this.deliver({ roomId: payload.slice(0, colon), seq })
+    const [roomId, seqText, sentAt] = payload.split(':')
+    const seq = Number(seqText)
+    if (!roomId || !Number.isSafeInteger(seq)) return
+    if (sentAt && this.lagObserver) this.lagObserver(Math.max(0, Date.now() - Number(sentAt)))
+    this.deliver({ roomId, seq })
   }
 
   /** Emits each (room, seq) once, however many times it arrives (local publish, NOTIFY echo, resync). */

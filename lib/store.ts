@@ -189,6 +189,8 @@ export interface Store extends PushStore {
   /** The `limit` newest visible messages after skipping `offset` newest, oldest first, and the visible total. */
   history(agent: { id: string; roomId: string }, limit: number, offset: number): Promise<{ messages: MessageRecord[]; total: number }>
 
+  /** Each room's latest seq (rooms that no longer exist are left out). */
+  lastSeqs(roomIds: string[]): Promise<Map<string, number>>
   /** Deletes rooms idle since before `cutoff`; returns their ids. */
   deleteIdleRooms(cutoff: Date): Promise<string[]>
   counts(): Promise<{ rooms: number; agents: number; messages: number }>

@@ -18,13 +18,7 @@ export default fp<{ config?: Config }>(
         pg: app.db.pg,
         resyncMs: (opts.config?.busResyncSeconds ?? 5) * 1000,
         log: app.log,
-        lastSeqs: async (ids) => {
-          const rows = await app.db.query<{ id: string; last_seq: string }>(
-            'SELECT id, last_seq FROM rooms WHERE id = ANY($1::uuid[])',
-            [ids],
-          )
-          return new Map(rows.map((r) => [r.id, Number(r.last_seq)]))
-        },
+        lastSeqs: (ids) => app.store.lastSeqs(ids),
       })
       await pg.start()
       bus = pg

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config } from '../lib/config.ts'
+import type { PgBus } from '../lib/events-pg.ts'
 
 /** Live sizes that the owning plugins report when scraped. */
 type Sizes = { sseStreams?: () => number; mcpSessions?: () => number }
@@ -98,6 +99,8 @@ export default fp<{ config: Config }>(
     app.addHook('onReady', async () => {
       app.events.subscribe(() => m.messagesSent.inc())
     })
+    // Cross-instance delivery time of room events (PostgreSQL bus only; in-process delivery is immediate).
+    if ('lagObserver' in app.events) (app.events as PgBus).lagObserver = (ms) => m.busLag.observe(ms / 1000)
 
     if (config.metrics && !config.metricsPort) {
       app.get('/metrics', { logLevel: 'warn', config: { rateLimit: false } }, async (_req, reply) =>

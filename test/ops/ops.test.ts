@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { buildApp } from '../../app.ts'
 import { loggerOptions } from '../../lib/log.ts'
-import { a2a, createRoom, rpc, startApp, testConfig } from '../helpers.ts'
+import { a2a, createRoom, DATABASE_URL, rpc, startApp, testConfig } from '../helpers.ts'
 
 test('healthz is always up; readyz is ready once started and 503 once shutdown begins', async (t) => {
   const config = await testConfig(t)
@@ -184,4 +184,13 @@ test('metrics count push deliveries by result', { timeout: 20_000 }, async (t) =
   answer = 200
   while ((await metric('ok')) < 1) await new Promise((r) => setTimeout(r, 20))
   assert.ok(got.some((b) => b.includes('"ping"')))
+})
+
+test('metrics time the event bus on PostgreSQL', { skip: !DATABASE_URL && 'the cross-instance bus needs PostgreSQL', timeout: 20_000 }, async (t) => {
+  const srv = await startApp(t)
+  const { token } = await createRoom(srv)
+  await a2a(srv, 'message.send', { agentToken: token }, { text: 'lag?' })
+  const count = async () => Number(/convene_event_bus_lag_seconds_count (\d+)/.exec(await (await fetch(`${srv.url}/metrics`)).text())?.[1] ?? 0)
+  // The instance hears its own NOTIFY back; wait for that round trip to be observed.
+  while ((await count()) < 1) await new Promise((r) => setTimeout(r, 20))
 })
