@@ -62,7 +62,7 @@ test('pkt-line/pack fuzzing over git-upload-pack and git-receive-pack: 4xx or an
     const res = await fetch(`${srv.url}/rooms/${room.name}/${service}`, {
       method: 'POST',
       headers: { 'content-type': `application/x-${service}-request`, ...(v2 ? { 'git-protocol': 'version=2' } : {}), ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
-      body,
+      body: new Uint8Array(body),
     })
     const out = Buffer.from(await res.arrayBuffer())
     assert.ok(res.status < 500, `${service}: ${res.status} ${out.toString('latin1').slice(0, 200)}`)
