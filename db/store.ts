@@ -213,6 +213,12 @@ export class SqlStore implements Store {
     )
   }
 
+  async existingAgents(ids: string[]) {
+    if (ids.length === 0) return new Set<string>()
+    const rows = await this.db.query<{ id: string }>('SELECT id FROM agents WHERE id = ANY($1::uuid[])', [ids])
+    return new Set(rows.map((r) => r.id))
+  }
+
   async addAgent(agent: NewAgent, notice: Notice, now: Date): Promise<Posted> {
     try {
       return await this.db.begin(async (tx) => {

@@ -165,6 +165,8 @@ export interface Store extends PushStore {
   agentByToken(tokenHash: string): Promise<{ agent: AgentRecord; room: RoomRecord } | null>
   agentByName(roomId: string, name: string): Promise<AgentRecord | null>
   agents(roomId: string): Promise<AgentRecord[]>
+  /** Which of these agent ids still exist (not left, kicked or expired). */
+  existingAgents(ids: string[]): Promise<Set<string>>
   /** New agent whose cursor starts at its own join notice. Throws NameTakenError. */
   addAgent(agent: NewAgent, notice: Notice, now: Date): Promise<Posted>
   setEndpoint(agentId: string, endpoint: string | null, now: Date): Promise<void>

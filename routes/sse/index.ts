@@ -30,7 +30,20 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   const hub = new Hub(app.store, app.events, (err) => app.log.error({ err }, 'sse fan-out read failed'))
   const open = new Set<SseStream>()
   app.metrics.provide('sseStreams', () => open.size)
+  // An agent that left or was kicked loses its stream within one ping interval.
+  const sweep = setInterval(async () => {
+    const agents = [...open].filter((s) => s.agentId !== null)
+    if (agents.length === 0) return
+    try {
+      const alive = await app.store.existingAgents([...new Set(agents.map((s) => s.agentId!))])
+      for (const s of agents) if (!alive.has(s.agentId!)) s.end()
+    } catch (err) {
+      app.log.warn({ err }, 'sse membership sweep failed')
+    }
+  }, config.ssePingSeconds * 1000)
+  sweep.unref()
   app.addHook('preClose', async () => {
+    clearInterval(sweep)
     for (const s of open) s.end()
     hub.close()
   })

@@ -42,6 +42,11 @@ export class SseStream implements Subscriber {
     raw.once('close', () => this.stop())
   }
 
+  /** The agent this stream authenticated as (null for a spectator). */
+  get agentId(): string | null {
+    return this.opts.agentId
+  }
+
   /** Runs until the client goes away or the stream is closed. */
   async run(): Promise<void> {
     await this.hub.add(this.opts.roomId, this)
