@@ -63,16 +63,17 @@ export class PgBus extends LocalBus {
     if (!this.known.has(roomId)) this.known.set(roomId, { max: seq, recent: new Set() })
   }
 
-  /** One round: resync from the store, then check the previous ping came back. Exposed for tests. */
+  /** One round: resync from the store, then check the previous ping came back (else re-listen). Exposed for tests. */
   async tick(): Promise<void> {
     if (this.ticking || this.closed) return
     this.ticking = true
     try {
+      // The store is the truth: catch up first, so a slow re-listen never delays missed events.
+      await this.catchUp()
       if (this.pingSent > this.pingHeard) {
         this.opts.log.warn({}, 'event LISTEN connection silent; re-listening')
         await this.relisten()
       }
-      await this.catchUp()
       await this.opts.pg.notify(this.channel, `p:${this.me}:${this.pingSent + 1}`)
       this.pingSent++
     } catch (err) {
