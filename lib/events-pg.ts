@@ -14,11 +14,14 @@ export interface PgBusOptions {
 
 interface Seen {
   max: number
+  /** Seqs at or below this are not this instance's concern (it started watching the room after them). */
+  floor: number
   recent: Set<number>
+  /** A seq arrived past max + 1: notifications below max may have been lost. */
+  holes: boolean
 }
 
 const RECENT = 512
-const MAX_CATCH_UP = 1000
 
 /**
  * Several instances on one PostgreSQL: publish = NOTIFY (and local delivery at once), subscribe = LISTEN.
@@ -60,7 +63,7 @@ export class PgBus extends LocalBus {
   }
 
   watch(roomId: string, seq: number): void {
-    if (!this.known.has(roomId)) this.known.set(roomId, { max: seq, recent: new Set() })
+    if (!this.known.has(roomId)) this.known.set(roomId, { max: seq, floor: seq, recent: new Set(), holes: false })
   }
 
   /** One round: resync from the store, then check the previous ping came back (else re-listen). Exposed for tests. */
@@ -127,10 +130,11 @@ export class PgBus extends LocalBus {
   /** Emits each (room, seq) once, however many times it arrives (local publish, NOTIFY echo, resync). */
   private deliver(event: RoomEvent) {
     let seen = this.known.get(event.roomId)
-    if (!seen) this.known.set(event.roomId, (seen = { max: 0, recent: new Set() }))
-    if (seen.recent.has(event.seq) || (event.seq <= seen.max - RECENT && seen.max > 0)) return
+    if (!seen) this.known.set(event.roomId, (seen = { max: 0, floor: event.seq - 1, recent: new Set(), holes: false }))
+    if (event.seq <= seen.floor || seen.recent.has(event.seq) || event.seq <= seen.max - RECENT) return
     seen.recent.add(event.seq)
     if (seen.recent.size > RECENT) seen.recent.delete(seen.recent.values().next().value!)
+    if (event.seq > Math.max(seen.max, seen.floor) + 1) seen.holes = true
     if (event.seq > seen.max) seen.max = event.seq
     this.emit(event)
   }
@@ -144,7 +148,10 @@ export class PgBus extends LocalBus {
         this.known.delete(roomId)
         continue
       }
-      for (let seq = Math.max(seen.max + 1, last - MAX_CATCH_UP + 1); seq <= last; seq++) this.deliver({ roomId, seq })
+      // A notification lost while later ones arrived leaves a hole below max: fill it from the store too.
+      const from = seen.holes ? Math.max(seen.floor + 1, last - RECENT + 1) : Math.max(seen.max + 1, last - RECENT + 1)
+      for (let seq = from; seq <= last; seq++) this.deliver({ roomId, seq })
+      seen.holes = false
     }
   }
 }
