@@ -175,3 +175,16 @@ test('MCP_PORT serves /mcp on a second listener', async (t) => {
   assert.ok(!r.isError)
   void srv
 })
+
+test('notifications follow across instances: a session on B hears a send made through A', { skip: !DATABASE_URL && 'needs PostgreSQL' }, async (t) => {
+  const one = await startApp(t)
+  const two = await startApp(t, {}, { config: one.config })
+  const alice = await connect(t, one.url)
+  const name = uniq()
+  await alice.call('createRoom', { agentName: 'alice', name })
+  const bob = await connect(t, two.url)
+  await bob.call('joinRoom', { roomId: name, agentName: 'bob' })
+  await alice.call('sendMessage', { text: 'across instances' })
+  const note = await bob.nextNote((n) => n.data.body === 'across instances', 5000)
+  assert.equal(note.data.from, 'alice')
+})
