@@ -4,7 +4,7 @@ import { loggerOptions } from './lib/log.ts'
 import dbPlugin from './plugins/db.ts'
 import eventsPlugin from './plugins/events.ts'
 import healthPlugin from './plugins/health.ts'
-import httpPlugin from './plugins/http.ts'
+import httpPlugin, { RequestLog } from './plugins/http.ts'
 import limitsPlugin from './plugins/limits.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import pushPlugin from './plugins/push.ts'
@@ -39,6 +39,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     trustProxy: Boolean(config.baseUrl),
     // Large clones and pushes stream for minutes; slow clients are bounded by the git byte limits instead.
     requestTimeout: 0,
+    logController: new RequestLog(),
   })
   await app.register(httpPlugin, { config })
   await app.register(dbPlugin, { config })

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { isStoreUnavailable } from '../lib/errors.ts'
@@ -7,6 +8,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** This server's public origin: BASE_URL, else what the request was addressed to. */
     baseUrl: string
+  }
+}
+
+/** One log line per request, when it completes (request summary, status, time), instead of two. */
+export class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return
+    const line = { req: request, res: reply, responseTime: reply.elapsedTime }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
   }
 }
 
