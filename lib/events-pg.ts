@@ -39,6 +39,8 @@ export class PgBus extends LocalBus {
   private pingHeard = 0
   private ticking = false
   private closed = false
+  private outbox: string[] = []
+  private flushing: Promise<void> | null = null
   /** Told how long each event took from NOTIFY on any instance to arrival here, in ms (metrics). */
   lagObserver: ((ms: number) => void) | null = null
 
@@ -53,12 +55,28 @@ export class PgBus extends LocalBus {
     this.timer.unref()
   }
 
-  override async publish(event: RoomEvent): Promise<void> {
+  /**
+   * Delivers locally at once; other instances hear it through NOTIFY. Events published in the same turn of
+   * the event loop share one NOTIFY (one transaction instead of one each under load).
+   */
+  override publish(event: RoomEvent): Promise<void> {
     this.deliver(event)
-    try {
-      await this.opts.pg.notify(this.channel, `${event.roomId}:${event.seq}:${Date.now()}`)
-    } catch (err) {
-      this.opts.log.warn({ err }, 'event NOTIFY failed; other instances catch up at the next resync')
+    this.outbox.push(`${event.roomId}:${event.seq}`)
+    if (!this.flushing) this.flushing = new Promise((resolve) => setImmediate(() => void this.flush().then(resolve)))
+    return this.flushing
+  }
+
+  private async flush(): Promise<void> {
+    const entries = this.outbox.splice(0)
+    this.flushing = null
+    const sentAt = Date.now()
+    // NOTIFY payloads must stay under 8000 bytes: ~50-byte entries, at most 100 per notification.
+    for (let i = 0; i < entries.length; i += 100) {
+      try {
+        await this.opts.pg.notify(this.channel, `${sentAt}|${entries.slice(i, i + 100).join(',')}`)
+      } catch (err) {
+        this.opts.log.warn({ err }, 'event NOTIFY failed; other instances catch up at the next resync')
+      }
     }
   }
 
@@ -89,6 +107,7 @@ export class PgBus extends LocalBus {
   override async close(): Promise<void> {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
+    await this.flushing
     await this.sub?.unlisten().catch(() => {})
     await super.close()
   }
@@ -120,11 +139,14 @@ export class PgBus extends LocalBus {
       if (who === this.me) this.pingHeard = Math.max(this.pingHeard, Number(n))
       return
     }
-    const [roomId, seqText, sentAt] = payload.split(':')
-    const seq = Number(seqText)
-    if (!roomId || !Number.isSafeInteger(seq)) return
-    if (sentAt && this.lagObserver) this.lagObserver(Math.max(0, Date.now() - Number(sentAt)))
-    this.deliver({ roomId, seq })
+    const bar = payload.indexOf('|')
+    const sentAt = Number(payload.slice(0, bar))
+    if (bar > 0 && this.lagObserver) this.lagObserver(Math.max(0, Date.now() - sentAt))
+    for (const entry of payload.slice(bar + 1).split(',')) {
+      const [roomId, seqText] = entry.split(':')
+      const seq = Number(seqText)
+      if (roomId && Number.isSafeInteger(seq)) this.deliver({ roomId, seq })
+    }
   }
 
   /** Emits each (room, seq) once, however many times it arrives (local publish, NOTIFY echo, resync). */
