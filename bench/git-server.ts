@@ -1,5 +1,5 @@
-// The git surface in its own process for bench/git.ts. Default: the whole app (registering routes/git until
-// app.ts does). GIT_BENCH_STANDALONE=1: only Fastify + routes/git over stub rooms/store, so RSS shows git's share.
+// The git surface in its own process for bench/git.ts. Default: the whole app.
+// GIT_BENCH_STANDALONE=1: only Fastify + routes/git over stub rooms/store/metrics, so RSS shows git's share.
 import Fastify from 'fastify'
 import { loadConfig } from '../lib/config.ts'
 import { withLocalLock } from '../lib/git/index.ts'
@@ -15,11 +15,11 @@ if (process.env.GIT_BENCH_STANDALONE === '1') {
     onRoomsDeleted: () => () => {},
   } as never)
   app.decorate('store', { withLock: withLocalLock } as never)
+  app.decorate('metrics', { gitBytes: { inc() {} }, gitPackDuration: { startTimer: () => () => 0 } } as never)
   await app.register(gitRoutes, { config })
 } else {
   const { buildApp } = await import('../app.ts')
   app = await buildApp(config, { logger: false })
-  if (!app.hasRoute({ method: 'GET', url: '/rooms/:name/info/refs' })) await app.register(gitRoutes, { config })
 }
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 process.stdout.write(`Server listening at ${url}\n`)
