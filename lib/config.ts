@@ -48,6 +48,8 @@ const FIELDS = {
   rateLimitWindowSeconds: { env: 'RATE_LIMIT_WINDOW_SECONDS', schema: Positive, default: 60 },
   maxRoomsPerIpPerHour: { env: 'MAX_ROOMS_PER_IP_PER_HOUR', schema: Limit, default: 60 },
   maxAgentsPerRoom: { env: 'MAX_AGENTS_PER_ROOM', schema: Limit, default: 1000 },
+  maxSseStreamsPerAgent: { env: 'MAX_SSE_STREAMS_PER_AGENT', schema: Limit, default: 10 },
+  repoQuotaBytes: { env: 'REPO_QUOTA_BYTES', schema: Limit, default: 1024 * 1024 * 1024 },
   maxEventLoopDelayMs: { env: 'MAX_EVENT_LOOP_DELAY_MS', schema: Limit, default: 2000 },
   maxHeapUsedBytes: { env: 'MAX_HEAP_USED_BYTES', schema: Limit, default: 0 },
 } satisfies Record<string, { env: string; schema: TSchema; default?: unknown }>

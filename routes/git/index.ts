@@ -17,6 +17,7 @@ import {
 import type { Repo, Service } from '../../lib/git/index.ts'
 import { basicPassword, roomRef } from './auth.ts'
 import { BodyTooLarge, gitBody } from './body.ts'
+import { repoBytes } from './quota.ts'
 
 const SERVICES: Service[] = ['git-upload-pack', 'git-receive-pack']
 const REQUEST_TYPES = SERVICES.map((s) => `application/x-${s}-request`)
@@ -110,7 +111,15 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       const roomId = await access(req, reply)
       if (!roomId) return reply
       // Fetch requests are want/have lists: they never need the push limit.
-      const limit = service === 'git-upload-pack' ? Math.min(config.gitMaxPushBytes, UPLOAD_REQUEST_LIMIT) : config.gitMaxPushBytes
+      let limit = service === 'git-upload-pack' ? Math.min(config.gitMaxPushBytes, UPLOAD_REQUEST_LIMIT) : config.gitMaxPushBytes
+      if (service === 'git-receive-pack' && config.repoQuotaBytes > 0) {
+        // A push may add at most what is left of the room's quota.
+        const left = config.repoQuotaBytes - (await repoBytes(repoDir(roomId)))
+        if (left <= 0) {
+          return reply.code(413).header('Connection', 'close').type('text/plain').send(`Repository quota of ${config.repoQuotaBytes} bytes reached\n`)
+        }
+        limit = Math.min(limit, left)
+      }
       const body = gitBody(req.body as Readable, req.headers['content-encoding'], limit, (n) => metrics.gitBytes.inc({ direction: 'in' }, n))
       const repo = openRepo(repoDir(roomId))
       const done = metrics.gitPackDuration.startTimer({ service })

@@ -86,6 +86,10 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
         if (!(await roomExists(ref))) return fail(reply, 404, 'ROOM_NOT_FOUND', `Room not found: ${ref}`)
         return fail(reply, 403, 'TOKEN_WRONG_ROOM', 'agentToken does not belong to this room')
       }
+      const max = config.maxSseStreamsPerAgent
+      if (max > 0 && [...open].filter((s) => s.agentId === authed.agent.id).length >= max) {
+        return fail(reply, 429, 'RATE_LIMITED', `Too many open streams for this agent: at most ${max} (per instance)`)
+      }
       await stream(req, reply, authed.room.id, authed.agent.id, authed.room.lastSeq)
     },
   )
