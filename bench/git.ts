@@ -20,6 +20,8 @@ export interface GitBenchResult {
   oursRssMb: { idle: number; push: number; clone: number }
   /** The whole app (embedded PGlite included): idle and peak during push/clone. */
   fullAppRssMb: { idle: number; peak: number }
+  /** The store behind the whole app. */
+  backend: 'embedded PGlite' | 'PostgreSQL'
 }
 
 interface Timings {
@@ -47,10 +49,10 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** Our server in its own process. */
-async function startOurs(dataDir: string, standalone = false): Promise<{ url: string; child: ChildProcess; rssMb: () => number }> {
+async function startOurs(dataDir: string, standalone = false, databaseUrl = ''): Promise<{ url: string; child: ChildProcess; rssMb: () => number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/git-server.ts'], {
     cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '', GIT_BENCH_STANDALONE: standalone ? '1' : '' },
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: standalone ? '' : databaseUrl, RATE_LIMIT_MAX: '0', GIT_BENCH_STANDALONE: standalone ? '1' : '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
@@ -163,7 +165,7 @@ async function scenario(remote: string, src: string, work: string, env: Record<s
   return { pushS: pushMs / 1000, cloneS: cloneMs / 1000, fetchFewMs: median(fetches) }
 }
 
-export async function runGitBench(opts: { commits?: number; write?: boolean } = {}): Promise<GitBenchResult> {
+export async function runGitBench(opts: { commits?: number; write?: boolean; databaseUrl?: string } = {}): Promise<GitBenchResult> {
   const commits = opts.commits ?? 5000
   const src = generateRepo(path.join(os.tmpdir(), `convene-bench-repo-${commits}`), commits)
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'convene-git-bench-'))
@@ -177,7 +179,7 @@ export async function runGitBench(opts: { commits?: number; write?: boolean } = 
   const cgitRoot = path.join(tmp, 'cgit')
   await sh('git', ['init', '-q', '--bare', '-b', 'main', path.join(cgitRoot, 'repo.git')], { env })
   const cg = await startCgit(cgitRoot)
-  const ours = await startOurs(path.join(tmp, 'data'))
+  const ours = await startOurs(path.join(tmp, 'data'), false, opts.databaseUrl)
   try {
     const cgit = await scenario(`${cg.url}/repo.git`, src, path.join(tmp, 'w-cgit'), env)
     const room = await createRoom(ours.url)
@@ -210,6 +212,7 @@ export async function runGitBench(opts: { commits?: number; write?: boolean } = 
       ours: { pushS: push.ms / 1000, cloneS: cloned.ms / 1000, fetchFewMs: r2.fetchFewMs },
       oursRssMb: mem,
       fullAppRssMb: { idle: fullIdle, peak: Math.max(push.peak, cloned.peak) },
+      backend: opts.databaseUrl ? 'PostgreSQL' : 'embedded PGlite',
     }
     await sh('git', ['--git-dir', clone, 'fsck', '--no-progress'], { env })
     print(result)
@@ -232,7 +235,7 @@ function rows(r: GitBenchResult): string[] {
     `| clone --bare | ${r.ours.cloneS.toFixed(2)} s | ${r.cgit.cloneS.toFixed(2)} s | ${ratio(r.ours.cloneS, r.cgit.cloneS)} | ≤ 1.5× |`,
     `| fetch of 3 new commits (median of 5, end to end incl. the git client) | ${r.ours.fetchFewMs.toFixed(0)} ms | ${r.cgit.fetchFewMs.toFixed(0)} ms | ${ratio(r.ours.fetchFewMs, r.cgit.fetchFewMs)} | ≤ 50 ms |`,
     `| RSS of routes/git alone: idle → peak during push / during clone | ${r.oursRssMb.idle.toFixed(0)} → ${r.oursRssMb.push.toFixed(0)} / ${r.oursRssMb.clone.toFixed(0)} MB | — | — | ≤ 300 MB |`,
-    `| RSS of the whole app (embedded PGlite included): idle / peak | ${r.fullAppRssMb.idle.toFixed(0)} / ${r.fullAppRssMb.peak.toFixed(0)} MB | — | — | — |`,
+    `| RSS of the whole app (${r.backend}): idle / peak | ${r.fullAppRssMb.idle.toFixed(0)} / ${r.fullAppRssMb.peak.toFixed(0)} MB | — | — | — |`,
   ]
 }
 
@@ -266,8 +269,8 @@ function writeBenchmarks(r: GitBenchResult): void {
 }
 
 /** Entry point for bench/run.ts. */
-export async function run(_opts: { databaseUrl?: string } = {}) {
-  const r = await runGitBench()
+export async function run(opts: { databaseUrl?: string } = {}) {
+  const r = await runGitBench({ databaseUrl: opts.databaseUrl, write: !opts.databaseUrl })
   return {
     summary: {
       'push s': r.ours.pushS,
@@ -275,12 +278,14 @@ export async function run(_opts: { databaseUrl?: string } = {}) {
       'clone s': r.ours.cloneS,
       'clone vs C git': Number((r.ours.cloneS / r.cgit.cloneS).toFixed(2)),
       'fetch 3 commits ms': Math.round(r.ours.fetchFewMs),
-      'git RSS peak MB': Math.round(Math.max(r.oursRssMb.push, r.oursRssMb.clone)),
+      'git RSS peak MB (routes/git alone)': Math.round(Math.max(r.oursRssMb.push, r.oursRssMb.clone)),
+      [`whole app RSS peak MB (${r.backend})`]: Math.round(r.fullAppRssMb.peak),
     },
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const i = process.argv.indexOf('--commits')
-  await runGitBench({ commits: i > 0 ? Number(process.argv[i + 1]) : undefined })
+  const databaseUrl = process.env.DATABASE_URL || undefined
+  await runGitBench({ commits: i > 0 ? Number(process.argv[i + 1]) : undefined, databaseUrl, write: !databaseUrl })
 }

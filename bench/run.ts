@@ -34,7 +34,6 @@ for (const name of BENCHES) {
     } catch (err) {
       results[label] = { error: String((err as Error).message ?? err).slice(0, 200) }
     }
-    if (name === 'git') break // git is measured against C git once; the store does not matter
   }
 }
 
