@@ -3,11 +3,12 @@
  * server and through C git's own `git http-backend` (a tiny CGI front below, bench-only); prints ratios and
  * server RSS, and writes them to BENCHMARKS.md under "Git". Usage: tsx bench/git.ts [--commits 5000]
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
+import { spawnServer, type Proc } from '../test/spawn.ts'
 import { generateRepo } from './git-repo.ts'
 
 export interface GitBenchResult {
@@ -49,23 +50,9 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** Our server in its own process. */
-async function startOurs(dataDir: string, standalone = false, databaseUrl = ''): Promise<{ url: string; child: ChildProcess; rssMb: () => number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/git-server.ts'], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: standalone ? '' : databaseUrl, RATE_LIMIT_MAX: '0', GIT_BENCH_STANDALONE: standalone ? '1' : '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (b) => {
-      out += b
-      const m = /Server listening at (http:\/\/[\d.:]+)/.exec(out)
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)))
-  })
-  const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-  return { url, child, rssMb }
+function startOurs(dataDir: string, standalone = false, databaseUrl = ''): Promise<Proc> {
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: standalone ? '' : databaseUrl, GIT_BENCH_STANDALONE: standalone ? '1' : '' }
+  return spawnServer(env, { script: 'bench/git-server.ts' })
 }
 
 /** Runs `fn` while sampling `rss` every 10 ms; returns the elapsed ms and the peak. */
@@ -197,8 +184,7 @@ export async function runGitBench(opts: { commits?: number; write?: boolean; dat
       const c = await sampled(alone.rssMb, () => sh('git', ['clone', '-q', '--bare', `${alone.url}/rooms/r1.git`, path.join(tmp, 'alone.git')], { env }))
       mem = { idle, push: p.peak, clone: c.peak }
     } finally {
-      alone.child.kill('SIGTERM')
-      await new Promise((r) => alone.child.once('exit', r))
+      await alone.stop()
     }
     const fullIdle = ours.rssMb()
     // Fetches: reuse the scenario's fetch part on a fresh room to keep it identical.
@@ -219,8 +205,7 @@ export async function runGitBench(opts: { commits?: number; write?: boolean; dat
     if (opts.write !== false) writeBenchmarks(result)
     return result
   } finally {
-    ours.child.kill('SIGTERM')
-    await new Promise((r) => ours.child.once('exit', r))
+    await ours.stop()
     cg.server.close()
     rmSync(tmp, { recursive: true, force: true })
   }

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
+import { spawnServer } from '../test/spawn.ts'
 
 export interface BenchServer {
   url: string
@@ -33,38 +34,15 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
   }
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof", profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ALLOW_PRIVATE_ENDPOINTS: '1', RATE_LIMIT_MAX: '0', ...opts.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (b) => {
-      out += b
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) resolve(m[1])
-      if (out.length > 1e5) out = out.slice(-1000)
-    })
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)))
-  })
-  child.stdout!.resume()
+  const proc = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...opts.env }, { nodeArgs })
   return {
-    url,
+    url: proc.url,
     backend: opts.databaseUrl ? 'postgres' : 'pglite',
     databaseUrl: databaseUrl || undefined,
-    child,
-    rssMb: () => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
-        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
-      } catch {
-        return 0
-      }
-    },
+    child: proc.child,
+    rssMb: () => proc.rssMb(),
     async stop() {
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('exit', r))
+      await proc.stop()
       rmSync(dataDir, { recursive: true, force: true })
       await dropDb()
     },

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
 import { a2a, createRoom, DATABASE_URL, freshDataDir, startApp, testConfig } from '../helpers.ts'
+import { spawnServer } from '../spawn.ts'
 
 test('data survives a restart on the same store', async (t) => {
   const config = await testConfig(t)
@@ -38,20 +38,8 @@ test('rooms idle past ROOM_TTL_DAYS expire with their agents and messages; activ
 
 test('npm start serves the A2A API on the embedded store and stops cleanly on SIGTERM', async (t) => {
   const dataDir = await freshDataDir(t)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: DATABASE_URL ?? '', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const { url, child } = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: DATABASE_URL ?? '' })
   t.after(() => child.kill('SIGKILL'))
-  let out = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (b) => {
-      out += b
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)))
-  })
   const res = await fetch(`${url}/a2a`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -1,44 +1,22 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
 import { SseClient } from '../realtime/sse-client.ts'
 import { DATABASE_URL, freshDataDir } from '../helpers.ts'
+import { call, spawnServer } from '../spawn.ts'
 
 const STREAMS = 500
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: DATABASE_URL ?? '', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', MAX_ROOMS_PER_IP_PER_HOUR: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (b) => {
-      out += b
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)))
-  })
-  child.stdout!.resume()
-  return { child, url }
-}
-
-async function call(url: string, action: string, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const res = await fetch(`${url}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { role: 'user', parts: [{ text: (extra.text as string) ?? '' }], metadata: { action, ...metadata }, ...extra } } }),
-  })
-  return (await res.json()).result.parts[1].data
-}
+// One agent holds all the streams here: lift the per-agent cap.
+const env = (dataDir: string) => ({ DATA_DIR: dataDir, DATABASE_URL: DATABASE_URL ?? '', MAX_SSE_STREAMS_PER_AGENT: '0' })
+const send = async (url: string, action: string, metadata: Record<string, unknown>, opts: { text?: string; contextId?: string } = {}) =>
+  (await call(url, action, metadata, opts)).data
 
 test(`SIGTERM with ${STREAMS} open SSE streams and an MCP session exits 0 within 5 s; clients resume with nothing lost`, async (t) => {
   const dataDir = await freshDataDir(t)
-  const first = await startServer(dataDir)
+  const first = await spawnServer(env(dataDir))
   t.after(() => first.child.kill('SIGKILL'))
-  const room = await call(first.url, 'room.create', { agentName: 'alice' }, { text: `shutdown-${Date.now()}` })
+  const room = await send(first.url, 'room.create', { agentName: 'alice' }, { text: `shutdown-${Date.now()}` })
   const streams = await Promise.all(
     Array.from({ length: STREAMS }, () => SseClient.open(`${first.url}/api/messages/${room.roomId}/sse?agentToken=${room.agentToken}`)),
   )
@@ -56,7 +34,7 @@ test(`SIGTERM with ${STREAMS} open SSE streams and an MCP session exits 0 within
   assert.equal(getStream.status, 200)
 
   const sent: number[] = []
-  for (let i = 0; i < 10; i++) sent.push((await call(first.url, 'message.send', { agentToken: room.agentToken }, { text: `before ${i}`, contextId: room.roomId })).seq)
+  for (let i = 0; i < 10; i++) sent.push((await send(first.url, 'message.send', { agentToken: room.agentToken }, { text: `before ${i}`, contextId: room.roomId })).seq)
   const started = Date.now()
   first.child.kill('SIGTERM')
   const [code] = await once(first.child, 'exit')
@@ -67,9 +45,9 @@ test(`SIGTERM with ${STREAMS} open SSE streams and an MCP session exits 0 within
   await getStream.untilClosed(5000)
 
   // Restart on the same store: a sample of clients resumes from the last id it saw and gets exactly the rest.
-  const second = await startServer(dataDir)
+  const second = await spawnServer(env(dataDir))
   t.after(() => second.child.kill('SIGKILL'))
-  for (let i = 0; i < 5; i++) sent.push((await call(second.url, 'message.send', { agentToken: room.agentToken }, { text: `after ${i}`, contextId: room.roomId })).seq)
+  for (let i = 0; i < 5; i++) sent.push((await send(second.url, 'message.send', { agentToken: room.agentToken }, { text: `after ${i}`, contextId: room.roomId })).seq)
   for (const s of streams.slice(0, 10)) {
     const seen = s.messages.map((m) => m.seq)
     const last = seen.at(-1) ?? 0

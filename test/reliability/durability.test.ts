@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { BACKEND, DATABASE_URL, freshDataDir } from '../helpers.ts'
-import { allMessages, call, spawnServer, type Proc } from './proc.ts'
+import { allMessages, call, spawnServer, type Proc } from '../spawn.ts'
 
 /** Small seeded PRNG (mulberry32): the kill moments are reproducible. */
 function prng(seed: number) {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { DATABASE_URL, freshDataDir, tempDir } from '../helpers.ts'
 import { commitFiles, fsck, git, gitHome, gitOk } from '../git/helpers.ts'
-import { call, spawnServer, type Proc } from './proc.ts'
+import { call, spawnServer, type Proc } from '../spawn.ts'
 
 /** A TCP proxy that calls `onBytes` with the running count of client→server bytes. */
 async function proxy(t: { after(fn: () => void): void }, target: string, onBytes: (n: number) => void) {

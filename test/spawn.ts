@@ -1,20 +1,24 @@
-// server.ts in a child process, for tests that kill -9 it.
+// The server in a child process: for tests that signal or kill -9 it, and for the benchmarks.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 
 export interface Proc {
   url: string
   child: ChildProcess
   /** stdout+stderr so far (bounded), for failure messages. */
   output(): string
+  /** Resident memory of the server process, in MB. */
+  rssMb(): number
   kill9(): Promise<void>
   stop(): Promise<void>
 }
 
-const ROOT = new URL('../../', import.meta.url).pathname
+const ROOT = new URL('../', import.meta.url).pathname
 
-export async function spawnServer(env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+/** Starts `script` (default server.ts) on a random port and resolves once it listens. */
+export async function spawnServer(env: Record<string, string>, opts: { script?: string; nodeArgs?: string[] } = {}): Promise<Proc> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script ?? 'server.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', MAX_ROOMS_PER_IP_PER_HOUR: '0', ALLOW_PRIVATE_ENDPOINTS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,7 +33,7 @@ export async function spawnServer(env: Record<string, string>): Promise<Proc> {
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out.slice(-2000)}`)), 60_000)
     child.stdout!.on('data', (b: Buffer) => {
       keep(b)
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      const m = /Server listening at (http:\/\/[\d.]+:\d+)/.exec(out)
       if (m) {
         clearTimeout(timer)
         resolve(m[1])
@@ -45,6 +49,13 @@ export async function spawnServer(env: Record<string, string>): Promise<Proc> {
     url,
     child,
     output: () => out,
+    rssMb() {
+      try {
+        return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+      } catch {
+        return 0
+      }
+    },
     async kill9() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       await exited
