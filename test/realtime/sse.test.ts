@@ -171,7 +171,7 @@ test('SSE sends a ping event periodically', async (t) => {
   await c.until(() => c.events.filter((e) => e.event === 'ping').length >= 2, 5000, 'two pings')
 })
 
-test('SSE disconnects a slow consumer without holding up the others', async (t) => {
+test('SSE disconnects a slow consumer without holding up the others', { timeout: 20_000 }, async (t) => {
   const srv = await startApp(t, { ssePingSeconds: 60 })
   const { roomId, token } = await createRoom(srv)
   const hub = new Hub(srv.app.store, srv.app.events, (e) => assert.fail(String(e)))
@@ -194,6 +194,8 @@ test('SSE disconnects a slow consumer without holding up the others', async (t) 
   const body = 'x'.repeat(2000)
   const before = (await srv.app.store.roomById(roomId))!.lastSeq
   for (let i = 0; i < 30; i++) await send(srv, token, body)
+  // Fan-out reads the store after each commit: wait until the fast client has the last one.
+  while (!fastChunks.join('').includes(`id: ${before + 30}\n`)) await new Promise((r) => setImmediate(r))
   assert.ok(slowRaw.destroyed, 'the slow client was disconnected')
   assert.ok(slowRaw.writableLength <= bufferBytes + 4 * 1024, `its backlog stayed bounded (${slowRaw.writableLength} bytes)`)
   const seqs = [...fastChunks.join('').matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])).filter((n) => n > before)
