@@ -40,7 +40,7 @@ export default fp<{ config: Config }>(
           const message = `Rate limit exceeded: at most ${ctx.max} requests per ${Math.round(ctx.ttl / 1000) || config.rateLimitWindowSeconds} s, retry in ${ctx.after}`
           // A2A and MCP clients read JSON-RPC errors; the status stays 429 with Retry-After.
           if (JSON_RPC_PATHS.test(req.url)) {
-            return { statusCode: 429, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } }
+            return { statusCode: 429, message: `Error: ${message}`, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } }
           }
           return { statusCode: 429, error: 'Too Many Requests', message }
         },

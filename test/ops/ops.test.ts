@@ -194,3 +194,29 @@ test('metrics time the event bus on PostgreSQL', { skip: !DATABASE_URL && 'the c
   // The instance hears its own NOTIFY back; wait for that round trip to be observed.
   while ((await count()) < 1) await new Promise((r) => setTimeout(r, 20))
 })
+
+test('rate limits answer MCP clients with 429 and a JSON-RPC error, SSE and git with 429 JSON', async (t) => {
+  const srv = await startApp(t, { rateLimitMax: 2, rateLimitWindowSeconds: 60 })
+  const init = () =>
+    fetch(`${srv.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    })
+  const statuses: number[] = []
+  let last: Response | undefined
+  for (let i = 0; i < 3; i++) {
+    last = await init()
+    statuses.push(last.status)
+    if (i < 2) await last.arrayBuffer()
+  }
+  assert.deepEqual(statuses, [200, 200, 429])
+  assert.ok(Number(last!.headers.get('retry-after')) > 0)
+  const body = await last!.json()
+  assert.equal(body.jsonrpc, '2.0')
+  assert.match(body.error.message, /^Error: Rate limit exceeded/)
+  // the same client (its IP) is now limited on the other surfaces too, in plain JSON
+  const git = await fetch(`${srv.url}/rooms/anything/info/refs?service=git-upload-pack`)
+  assert.equal(git.status, 429)
+  assert.match((await git.json()).message, /Rate limit exceeded/)
+})
