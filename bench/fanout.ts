@@ -7,6 +7,7 @@
  */
 import http from 'node:http'
 import postgres from 'postgres'
+import { call } from '../test/spawn.ts'
 import { percentile, startServer, type BenchServer } from './server.ts'
 
 type Summary = Record<string, number | string>
@@ -18,22 +19,11 @@ interface Options {
   seconds?: number
 }
 
-async function a2a(url: string, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const res = await fetch(`${url}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'SendMessage',
-      params: { message: { role: 'user', messageId: crypto.randomUUID(), parts: [{ text: extra.text ?? '' }], ...extra, metadata } },
-    }),
-  })
-  const body = (await res.json()) as any
-  const parts = (body.result?.message ?? body.result).parts
-  const text = parts.find((p: any) => typeof p.text === 'string')?.text as string
-  if (text.startsWith('Error')) throw new Error(text)
-  return parts.find((p: any) => p.data)?.data
+/** One A2A action; throws on an error reply. */
+async function a2a(url: string, { action, ...metadata }: Record<string, unknown>, extra: { contextId?: string; text?: string } = {}) {
+  const r = await call(url, action as string, metadata, extra)
+  if (r.text.startsWith('Error')) throw new Error(r.text)
+  return r.data
 }
 
 interface Sub {

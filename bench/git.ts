@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { spawnServer, type Proc } from '../test/spawn.ts'
+import { call, spawnServer, type Proc } from '../test/spawn.ts'
 import { generateRepo } from './git-repo.ts'
 
 export interface GitBenchResult {
@@ -118,17 +118,8 @@ function startCgit(projectRoot: string): Promise<{ url: string; server: http.Ser
 
 async function createRoom(url: string): Promise<string> {
   const name = `bench-${Date.now()}`
-  const res = await fetch(`${url}/a2a`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'SendMessage',
-      params: { message: { role: 'user', messageId: crypto.randomUUID(), parts: [{ text: '' }], metadata: { action: 'room.create', agentName: 'bench', name } } },
-    }),
-  })
-  if (!res.ok) throw new Error(`room.create: ${res.status}`)
+  const r = await call(url, 'room.create', { agentName: 'bench', name })
+  if (r.text.startsWith('Error')) throw new Error(r.text)
   return name
 }
 

@@ -37,16 +37,8 @@ export interface MessageRecord {
   timestamp: Date
 }
 
-export interface NewMessage {
-  id: string
-  roomId: string
-  from: string
-  fromId: string | null
-  to: string | null
-  toId: string | null
-  body: string
-  timestamp: Date
-}
+/** A message before the store gives it its seq. */
+export type NewMessage = Omit<MessageRecord, 'seq'>
 
 export interface NewAgent {
   id: string

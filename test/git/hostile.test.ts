@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { deflateSync } from 'node:zlib'
+import { encodeEntryHeader } from '../../lib/git/pack-format.ts'
 import { tempDir } from '../helpers.ts'
 import { commitFiles, fsck, gitHome, gitOk, gitRoom, gitServer } from './helpers.ts'
 import type { GitRoom } from './helpers.ts'
@@ -12,19 +13,6 @@ import type { TestServer } from '../helpers.ts'
 const ZERO = '0'.repeat(40)
 const pkt = (s: string) => (Buffer.byteLength(s) + 4).toString(16).padStart(4, '0') + s
 const oidOf = (type: string, data: Buffer) => createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest('hex')
-
-function entryHeader(type: number, size: number): Buffer {
-  const out: number[] = []
-  let c = (type << 4) | (size & 15)
-  let rest = Math.floor(size / 16)
-  while (rest > 0) {
-    out.push(c | 0x80)
-    c = rest & 0x7f
-    rest = Math.floor(rest / 128)
-  }
-  out.push(c)
-  return Buffer.from(out)
-}
 
 function varint(n: number): Buffer {
   const out: number[] = []
@@ -45,7 +33,7 @@ function pack(entries: { type: number; data: Buffer; base?: string }[], count = 
   head.writeUInt32BE(count, 8)
   const parts: Buffer[] = [head]
   for (const e of entries) {
-    parts.push(entryHeader(e.type, e.data.length))
+    parts.push(encodeEntryHeader(e.type, e.data.length))
     if (e.base) parts.push(Buffer.from(e.base, 'hex'))
     parts.push(deflateSync(e.data))
   }
