@@ -8,6 +8,8 @@ import { percentile, startServer } from './server.ts'
 
 const ROOMS = 16
 const CONCURRENCY = 32
+/** Sends before the first step (JIT, connection pools, plan caches), counted in the store size. */
+const WARM_UP = 2000
 
 function body(action: string, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return JSON.stringify({
@@ -36,12 +38,11 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
       const r = await call(body('room.create', { agentName: 'bench' }, { text: `bench-${i}-${Date.now()}` }))
       rooms.push({ roomId: r.contextId, token: r.parts[1].data.agentToken })
     }
-    // warm-up (JIT, connection pools, plan caches): 500 sends, counted in the store size
     await Promise.all(rooms.map(async (room) => {
-      for (let i = 0; i < Math.ceil(500 / ROOMS); i++) await call(body('message.send', { agentToken: room.token }, { text: 'warm-up', contextId: room.roomId }))
+      for (let i = 0; i < Math.ceil(WARM_UP / ROOMS); i++) await call(body('message.send', { agentToken: room.token }, { text: 'warm-up', contextId: room.roomId }))
     }))
     const rows: { stored: number; sendsPerSec: number; historyP50: number; historyP99: number }[] = []
-    let stored = ROOMS * (1 + Math.ceil(500 / ROOMS))
+    let stored = ROOMS * (1 + Math.ceil(WARM_UP / ROOMS))
     const perStep = Math.floor(total / steps)
     for (let step = 0; step < steps; step++) {
       // history latency at this size

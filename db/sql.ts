@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
+import type { PubSub } from '../lib/events-pg.ts'
+import { Gate } from '../lib/mutex.ts'
 
 export type Row = Record<string, unknown>
 
@@ -17,47 +19,63 @@ export interface Database extends Sql {
   /** Runs fn holding a session-level advisory lock on its own connection. */
   withAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
-  /** The porsager client, for LISTEN/NOTIFY; absent on the embedded store. */
-  readonly pg?: postgres.Sql
+  /** Statements and locks waiting for a connection (always 0 on the embedded store, which queues inside). */
+  waiting(): number
+  /** LISTEN/NOTIFY between instances; absent on the embedded store. */
+  readonly pubsub?: PubSub
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string }): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.dataDir)
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.dataDir)
 }
 
-function openPostgres(url: string): Database {
+function openPostgres(url: string, poolSize: number): Database {
   const pg = postgres(url, {
-    max: 10,
+    max: poolSize,
     onnotice: () => {},
     idle_timeout: 60,
     connect_timeout: 10,
   })
-  const wrap = (q: postgres.Sql | postgres.TransactionSql): Sql => ({
-    query: async <T extends Row>(text: string, params: unknown[] = []) =>
-      (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[],
-    begin: (fn) => pg.begin((tx) => fn(wrap(tx))) as never,
-    exec: async (text) => {
-      await q.unsafe(text)
-    },
-  })
-  const base = wrap(pg)
+  // Never more statements (or transactions) in flight than connections, so postgres.js always finds an
+  // idle connection and never pipelines onto a busy one: its busy queue keeps a hole per pipelined query
+  // and scans them all on every move, so every query got slower with the process's age (postgres.js 3.4.9, src/queue.js).
+  const gate = new Gate(poolSize)
+  // A lock holds its connection while fn runs queries of its own: leave those enough connections.
+  const lockGate = new Gate(Math.max(1, Math.floor(poolSize / 2)))
+  const wrap = (q: postgres.Sql | postgres.TransactionSql, gated: boolean): Sql => {
+    const admit = gated ? <T>(fn: () => Promise<T>) => gate.run(fn) : <T>(fn: () => Promise<T>) => fn()
+    return {
+      query: <T extends Row>(text: string, params: unknown[] = []) =>
+        admit(async () => (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[]),
+      begin: (fn) => gate.run(() => pg.begin((tx) => fn(wrap(tx, false))) as never),
+      exec: (text) =>
+        admit(async () => {
+          await q.unsafe(text)
+        }),
+    }
+  }
   return {
     kind: 'postgres',
-    pg,
-    ...base,
-    async withAdvisoryLock(key, fn) {
-      const conn = await pg.reserve()
-      try {
-        await conn.unsafe('SELECT pg_advisory_lock(hashtext($1))', [key])
-        try {
-          return await fn()
-        } finally {
-          await conn.unsafe('SELECT pg_advisory_unlock(hashtext($1))', [key])
-        }
-      } finally {
-        conn.release()
-      }
+    ...wrap(pg, true),
+    pubsub: {
+      notify: (channel, payload) => gate.run(() => pg.notify(channel, payload)),
+      listen: (channel, onNotify, onListen) => pg.listen(channel, onNotify, onListen),
     },
+    withAdvisoryLock: (key, fn) =>
+      lockGate.run(() => gate.run(async () => {
+        const conn = await pg.reserve()
+        try {
+          await conn.unsafe('SELECT pg_advisory_lock(hashtext($1))', [key])
+          try {
+            return await fn()
+          } finally {
+            await conn.unsafe('SELECT pg_advisory_unlock(hashtext($1))', [key])
+          }
+        } finally {
+          conn.release()
+        }
+      })),
+    waiting: () => gate.waiting + lockGate.waiting,
     close: () => pg.end({ timeout: 5 }),
   }
 }
@@ -83,6 +101,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     ...wrap(db),
     // One embedded instance per data dir: an in-process lock is enough (see Store.withLock).
     withAdvisoryLock: (_key, fn) => fn(),
+    waiting: () => 0,
     close: () => db.close(),
   }
 }

@@ -17,6 +17,7 @@ const FIELDS = {
   port: { env: 'PORT', schema: Port, default: 3000 },
   host: { env: 'HOST', schema: Type.String({ minLength: 1 }), default: '127.0.0.1' },
   databaseUrl: { env: 'DATABASE_URL', schema: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })) },
+  databasePoolSize: { env: 'DATABASE_POOL_SIZE', schema: Type.Integer({ minimum: 2 }), default: 10 },
   dataDir: { env: 'DATA_DIR', schema: Type.String({ minLength: 1 }), default: './data' },
   reposDir: { env: 'REPOS_DIR', schema: Type.Optional(Type.String({ minLength: 1 })) },
   baseUrl: { env: 'BASE_URL', schema: Type.Optional(Type.String({ pattern: '^https?://[^/]+' })) },

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import type postgres from 'postgres'
 import { LocalBus, type RoomEvent } from './events.ts'
 
+/** PostgreSQL LISTEN/NOTIFY as the bus needs it. */
+export interface PubSub {
+  notify(channel: string, payload: string): Promise<unknown>
+  /** onListen runs each time LISTEN is (re-)established. */
+  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<{ unlisten(): Promise<void> }>
+}
+
 export interface PgBusOptions {
-  pg: postgres.Sql
+  pubsub: PubSub
   /** Each room's latest seq (rooms that no longer exist are left out). */
   lastSeqs(roomIds: string[]): Promise<Map<string, number>>
   /** How often to resync from the store and check that LISTEN still hears us. */
@@ -73,7 +79,7 @@ export class PgBus extends LocalBus {
     // NOTIFY payloads must stay under 8000 bytes: ~50-byte entries, at most 100 per notification.
     for (let i = 0; i < entries.length; i += 100) {
       try {
-        await this.opts.pg.notify(this.channel, `${sentAt}|${entries.slice(i, i + 100).join(',')}`)
+        await this.opts.pubsub.notify(this.channel, `${sentAt}|${entries.slice(i, i + 100).join(',')}`)
       } catch (err) {
         this.opts.log.warn({ err }, 'event NOTIFY failed; other instances catch up at the next resync')
       }
@@ -95,7 +101,7 @@ export class PgBus extends LocalBus {
         this.opts.log.warn({}, 'event LISTEN connection silent; re-listening')
         await this.relisten()
       }
-      await this.opts.pg.notify(this.channel, `p:${this.me}:${this.pingSent + 1}`)
+      await this.opts.pubsub.notify(this.channel, `p:${this.me}:${this.pingSent + 1}`)
       this.pingSent++
     } catch (err) {
       this.opts.log.warn({ err }, 'event bus resync failed; retrying')
@@ -114,7 +120,7 @@ export class PgBus extends LocalBus {
 
   private async listen() {
     let first = true
-    this.sub = await this.opts.pg.listen(
+    this.sub = await this.opts.pubsub.listen(
       this.channel,
       (payload) => this.onNotify(payload),
       () => {

@@ -17,7 +17,7 @@ declare module 'fastify' {
 /** Opens the store (PostgreSQL with DATABASE_URL, else embedded PGlite in DATA_DIR) and migrates it. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize })
     try {
       const applied = await migrate(db)
       if (applied.length) app.log.info({ applied }, 'migrations applied')

@@ -13,9 +13,9 @@ declare module 'fastify' {
 export default fp<{ config?: Config }>(
   async (app, opts) => {
     let bus: EventBus
-    if (app.db.pg) {
+    if (app.db.pubsub) {
       const pg = new PgBus({
-        pg: app.db.pg,
+        pubsub: app.db.pubsub,
         resyncMs: (opts.config?.busResyncSeconds ?? 5) * 1000,
         log: app.log,
         lastSeqs: (ids) => app.store.lastSeqs(ids),

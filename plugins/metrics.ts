@@ -4,7 +4,7 @@ import type { Config } from '../lib/config.ts'
 import type { PgBus } from '../lib/events-pg.ts'
 
 /** Live sizes that the owning plugins report when scraped. */
-type Sizes = { sseStreams?: () => number; mcpSessions?: () => number }
+type Sizes = { sseStreams?: () => number; mcpSessions?: () => number; dbWaiting?: () => number }
 
 function instruments(registry: Registry) {
   const registers = [registry]
@@ -37,6 +37,14 @@ function instruments(registry: Registry) {
       registers,
       collect() {
         this.set(sizes.mcpSessions?.() ?? 0)
+      },
+    }),
+    dbWaiting: new Gauge({
+      name: 'convene_db_waiting',
+      help: 'Statements and locks waiting for a PostgreSQL connection on this instance',
+      registers,
+      collect() {
+        this.set(sizes.dbWaiting?.() ?? 0)
       },
     }),
     pushDeliveries: new Counter({ name: 'convene_push_deliveries_total', help: 'A2A push deliveries', labelNames: ['result'], registers }),
@@ -75,6 +83,7 @@ export default fp<{ config: Config }>(
     collectDefaultMetrics({ register: registry, prefix: 'convene_' })
     const m = instruments(registry)
     app.decorate('metrics', m)
+    m.provide('dbWaiting', () => app.db.waiting())
 
     let cached: { at: number; value: Promise<{ rooms: number; agents: number; messages: number }> } | null = null
     const counts = () => {

@@ -83,7 +83,7 @@ test('multi-instance: the bus re-listens after its connection is killed and catc
   const pg = postgres(DATABASE_URL!, { max: 2, onnotice: () => {}, connection: { application_name: appName } })
   t.after(() => pg.end({ timeout: 1 }))
   const bus = new PgBus({
-    pg,
+    pubsub: pg,
     resyncMs: 60_000, // rounds are driven by the test
     log: { warn: () => {} },
     lastSeqs: async (ids) => {
