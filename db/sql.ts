@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import type { PubSub } from '../lib/events-pg.ts'
 import { Gate } from '../lib/mutex.ts'
+import { PgPool } from './pool.ts'
 
 export type Row = Record<string, unknown>
 
@@ -29,54 +30,42 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.dataDir)
 }
 
+/** Statements pipelined on one PostgreSQL connection at most, before they wait for one. */
+const PIPELINE_DEPTH = 8
+
 function openPostgres(url: string, poolSize: number): Database {
-  const pg = postgres(url, {
-    max: poolSize,
-    onnotice: () => {},
-    idle_timeout: 60,
-    connect_timeout: 10,
-  })
-  // Never more statements (or transactions) in flight than connections, so postgres.js always finds an
-  // idle connection and never pipelines onto a busy one: its busy queue keeps a hole per pipelined query
-  // and scans them all on every move, so every query got slower with the process's age (postgres.js 3.4.9, src/queue.js).
-  const gate = new Gate(poolSize)
-  // A lock holds its connection while fn runs queries of its own: leave those enough connections.
+  const pool = new PgPool(url, poolSize, PIPELINE_DEPTH, { onnotice: () => {}, idle_timeout: 60, connect_timeout: 10 })
+  // A lock holds its connection while fn runs statements of its own: leave those connections.
   const lockGate = new Gate(Math.max(1, Math.floor(poolSize / 2)))
-  const wrap = (q: postgres.Sql | postgres.TransactionSql, gated: boolean): Sql => {
-    const admit = gated ? <T>(fn: () => Promise<T>) => gate.run(fn) : <T>(fn: () => Promise<T>) => fn()
-    return {
-      query: <T extends Row>(text: string, params: unknown[] = []) =>
-        admit(async () => (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[]),
-      begin: (fn) => gate.run(() => pg.begin((tx) => fn(wrap(tx, false))) as never),
-      exec: (text) =>
-        admit(async () => {
-          await q.unsafe(text)
-        }),
-    }
-  }
+  const wrap = (run: <T>(fn: (q: postgres.Sql | postgres.TransactionSql) => Promise<T>) => Promise<T>): Sql => ({
+    query: <T extends Row>(text: string, params: unknown[] = []) =>
+      run(async (q) => (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[]),
+    begin: (fn) => pool.hold((sql) => sql.begin((tx) => fn(wrap((f) => f(tx)))) as never),
+    exec: (text) =>
+      run(async (q) => {
+        await q.unsafe(text)
+      }),
+  })
   return {
     kind: 'postgres',
-    ...wrap(pg, true),
+    ...wrap((fn) => pool.run(fn)),
     pubsub: {
-      notify: (channel, payload) => gate.run(() => pg.notify(channel, payload)),
-      listen: (channel, onNotify, onListen) => pg.listen(channel, onNotify, onListen),
+      notify: (channel, payload) => pool.run((sql) => sql.notify(channel, payload)),
+      listen: (channel, onNotify, onListen) => pool.any.listen(channel, onNotify, onListen),
     },
     withAdvisoryLock: (key, fn) =>
-      lockGate.run(() => gate.run(async () => {
-        const conn = await pg.reserve()
-        try {
-          await conn.unsafe('SELECT pg_advisory_lock(hashtext($1))', [key])
+      lockGate.run(() =>
+        pool.hold(async (sql) => {
+          await sql.unsafe('SELECT pg_advisory_lock(hashtext($1))', [key])
           try {
             return await fn()
           } finally {
-            await conn.unsafe('SELECT pg_advisory_unlock(hashtext($1))', [key])
+            await sql.unsafe('SELECT pg_advisory_unlock(hashtext($1))', [key])
           }
-        } finally {
-          conn.release()
-        }
-      })),
-    waiting: () => gate.waiting + lockGate.waiting,
-    close: () => pg.end({ timeout: 5 }),
+        }),
+      ),
+    waiting: () => pool.waiting + lockGate.waiting,
+    close: () => pool.end(5),
   }
 }
 

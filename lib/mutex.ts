@@ -18,17 +18,48 @@ export class KeyedMutex {
   }
 }
 
-/** At most `size` callers inside at once; the rest wait in FIFO order (O(1) per call, however long it runs). */
+/** First in, first out, O(1) per operation however long it runs. */
+export class Fifo<T> {
+  private items: (T | undefined)[] = []
+  private head = 0
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(item: T): void {
+    this.items.push(item)
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head]
+  }
+
+  shift(): T | undefined {
+    if (this.head === this.items.length) return undefined
+    const item = this.items[this.head]
+    this.items[this.head++] = undefined
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+}
+
+/** At most `size` callers inside at once; the rest wait in FIFO order. */
 export class Gate {
   private inside = 0
-  private queue: ((() => void) | undefined)[] = []
-  private head = 0
+  private readonly queue = new Fifo<() => void>()
 
   constructor(readonly size: number) {}
 
   /** Callers waiting for a place. */
   get waiting(): number {
-    return this.queue.length - this.head
+    return this.queue.length
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -37,21 +68,9 @@ export class Gate {
     try {
       return await fn()
     } finally {
-      this.leave()
+      const next = this.queue.shift()
+      if (next) next() // the place passes straight to the next caller
+      else this.inside--
     }
-  }
-
-  private leave() {
-    if (this.head === this.queue.length) {
-      this.inside--
-      return
-    }
-    const next = this.queue[this.head]!
-    this.queue[this.head++] = undefined
-    if (this.head === this.queue.length || this.head >= 1024) {
-      this.queue = this.queue.slice(this.head)
-      this.head = 0
-    }
-    next() // the place passes straight to the next caller
   }
 }

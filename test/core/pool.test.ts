@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Gate } from '../../lib/mutex.ts'
+import { PgPool } from '../../db/pool.ts'
 import { a2a, createRoom, DATABASE_URL, startApp } from '../helpers.ts'
 
 test('a gate lets at most its size in at once, and the rest in arrival order', async () => {
@@ -42,7 +43,32 @@ test('a gate stays in order across many more callers than its queue compacts at'
   assert.equal(await gate.run(async () => 'next'), 'next')
 })
 
-test('lock holders cannot take every connection from the queries they run (PostgreSQL)', { skip: !DATABASE_URL && 'PostgreSQL only: the embedded store has no pool', timeout: 30_000 }, async (t) => {
+const pgOnly = { skip: !DATABASE_URL && 'PostgreSQL only: the embedded store has no pool', timeout: 30_000 }
+
+test('the pool spreads statements over its connections, pipelines at most depth on each, queues the rest', pgOnly, async (t) => {
+  const pool = new PgPool(DATABASE_URL!, 3, 2, { onnotice: () => {} })
+  t.after(() => pool.end(1))
+  const runs = Array.from({ length: 20 }, () => pool.run(async (sql) => (await sql`SELECT pg_backend_pid() AS pid`)[0].pid as number))
+  assert.equal(pool.waiting, 20 - 3 * 2)
+  const pids = await Promise.all(runs)
+  assert.equal(new Set(pids).size, 3)
+  assert.equal(pool.waiting, 0)
+})
+
+test('the pool leaves one connection to statements however many transactions wait', pgOnly, async (t) => {
+  const pool = new PgPool(DATABASE_URL!, 3, 2, { onnotice: () => {} })
+  t.after(() => pool.end(1))
+  let release = () => {}
+  const gate = new Promise<void>((r) => (release = r))
+  const holders = Array.from({ length: 4 }, () => pool.hold((sql) => sql.begin(async (tx) => (await gate, (await tx`SELECT 1 AS one`)[0].one))))
+  assert.equal(pool.waiting, 2, 'two of three connections held, two transactions waiting')
+  const [row] = await pool.run((sql) => sql`SELECT 2 AS two`)
+  assert.equal(row.two, 2)
+  release()
+  assert.deepEqual(await Promise.all(holders), [1, 1, 1, 1])
+})
+
+test('lock holders cannot take every connection from the queries they run (PostgreSQL)', pgOnly, async (t) => {
   const srv = await startApp(t, { databasePoolSize: 2 })
   const { token } = await createRoom(srv)
   // More holders than connections, each running queries while it holds its lock: none may starve.
@@ -57,7 +83,7 @@ test('lock holders cannot take every connection from the queries they run (Postg
   assert.equal(new Set(held).size, 6)
 })
 
-test('GET /metrics counts what waits for a PostgreSQL connection', { skip: !DATABASE_URL && 'PostgreSQL only: the embedded store has no pool', timeout: 30_000 }, async (t) => {
+test('GET /metrics counts what waits for a PostgreSQL connection', pgOnly, async (t) => {
   const srv = await startApp(t, { databasePoolSize: 2 })
   let release = () => {}
   let entered = () => {}
