@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import type { PubSub } from '../lib/events-pg.ts'
 import { Gate } from '../lib/mutex.ts'
+import { maintain } from './maintain.ts'
 import { PgPool } from './pool.ts'
 
 export type Row = Record<string, unknown>
@@ -22,6 +23,8 @@ export interface Database extends Sql {
   close(): Promise<void>
   /** Statements and locks waiting for a connection (always 0 on the embedded store, which queues inside). */
   waiting(): number
+  /** Vacuums and analyzes what needs it, where no autovacuum runs (the embedded store); returns what it did. */
+  maintain?(): Promise<string[]>
   /** LISTEN/NOTIFY between instances; absent on the embedded store. */
   readonly pubsub?: PubSub
 }
@@ -85,11 +88,13 @@ async function openPglite(dataDir: string): Promise<Database> {
       await q.exec(text)
     },
   })
+  const base = wrap(db)
   return {
     kind: 'pglite',
-    ...wrap(db),
+    ...base,
     // One embedded instance per data dir: an in-process lock is enough (see Store.withLock).
     withAdvisoryLock: (_key, fn) => fn(),
+    maintain: () => maintain(base),
     waiting: () => 0,
     close: () => db.close(),
   }

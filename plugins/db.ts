@@ -14,6 +14,8 @@ declare module 'fastify' {
   }
 }
 
+const MAINTENANCE_MS = 10_000
+
 /** Opens the store (PostgreSQL with DATABASE_URL, else embedded PGlite in DATA_DIR) and migrates it. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
@@ -27,7 +29,20 @@ export default fp<{ config: Config }>(
     }
     app.decorate('db', db)
     app.decorate('store', new SqlStore(db))
+    let maintenance: NodeJS.Timeout | undefined
+    let running: Promise<unknown> | null = null
+    if (db.maintain) {
+      const maintain = db.maintain
+      maintenance = setInterval(() => {
+        running ??= maintain()
+          .then((done) => done.length && app.log.debug({ done }, 'store maintenance'))
+          .catch((err) => app.log.warn({ err }, 'store maintenance failed'))
+          .finally(() => (running = null))
+      }, MAINTENANCE_MS).unref()
+    }
     app.addHook('onClose', async () => {
+      clearInterval(maintenance)
+      await running
       await db.close()
     })
   },
