@@ -80,6 +80,7 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
     }
     const first = rates[0]
     const last = rates.at(-1)!
+    const mean = rates.reduce((a, b) => a + b, 0) / rates.length
     return {
       backend: srv.backend,
       rows,
@@ -87,6 +88,7 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
         [`a2a send/s at 0 (${srv.backend})`]: first,
         [`a2a send/s at ${stored} (${srv.backend})`]: last,
         [`a2a send/s min..max (${srv.backend})`]: `${Math.min(...rates)}..${Math.max(...rates)}`,
+        [`a2a send/s mean, trend over the run (${srv.backend})`]: `${Math.round(mean)}, ${trendPercent(rates)}%`,
         [`a2a history p50/p99 ms at ${stored - perStep} (${srv.backend})`]: `${rows.at(-1)!.historyP50}/${rows.at(-1)!.historyP99}`,
         [`server RSS MB (${srv.backend})`]: Math.round(srv.rssMb()),
       },
@@ -95,6 +97,22 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
     await pool.close()
     await srv.stop()
   }
+}
+
+/** The least-squares line through the steps' rates, as its change from first step to last in % of the mean:
+ * what growth costs, told apart from this VM's step-to-step noise. */
+function trendPercent(rates: number[]): string {
+  const n = rates.length
+  const mx = (n - 1) / 2
+  const my = rates.reduce((a, b) => a + b, 0) / n
+  let sxy = 0
+  let sxx = 0
+  rates.forEach((y, x) => {
+    sxy += (x - mx) * (y - my)
+    sxx += (x - mx) ** 2
+  })
+  const change = ((sxy / sxx) * (n - 1)) / my
+  return `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}`
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -76,6 +76,13 @@ export async function run(opts: { databaseUrl?: string } = {}) {
     const rss: { t: number; mb: number }[] = []
     let errors = 0
     let skipped = 0
+    const reasons = new Map<string, number>()
+    const failed = (e: unknown) => {
+      errors++
+      const err = e as Error & { cause?: { code?: string; message?: string } }
+      const why = `${String(err?.message ?? e).slice(0, 120)}${err?.cause ? ` (${err.cause.code ?? err.cause.message})` : ""}`
+      reasons.set(why, (reasons.get(why) ?? 0) + 1)
+    }
     let inflight = 0
     const start = Date.now()
     const end = start + SECONDS * 1000
@@ -105,7 +112,7 @@ export async function run(opts: { databaseUrl?: string } = {}) {
               sendLat.push(performance.now() - t0)
               room.sent.push(d.seq)
             })
-            .catch(() => errors++)
+            .catch(failed)
             .finally(() => inflight--)
         }
       }, tickMs)
@@ -132,10 +139,10 @@ export async function run(opts: { databaseUrl?: string } = {}) {
           const g0 = performance.now()
           const g = await fetch(`${srv.url}/rooms/${rooms[0].name}/info/refs?service=git-upload-pack`)
           await g.arrayBuffer()
-          if (g.status !== 200) errors++
+          if (g.status !== 200) failed(new Error(`git info/refs: HTTP ${g.status}`))
           gitLat.push(performance.now() - g0)
-        } catch {
-          errors++
+        } catch (e) {
+          failed(e)
         }
       }, 1000)
     })
@@ -166,6 +173,7 @@ export async function run(opts: { databaseUrl?: string } = {}) {
       'max loss per subscriber': Math.max(0, ...lossBySub),
       'disconnected subscribers': subs.filter((s) => s.state.closed).length,
       'request errors': errors,
+      'most frequent errors': [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([why, n]) => `${n}× ${why}`).join(' | ') || '-',
       'sends skipped (2,000 already in flight)': skipped,
       'RSS after warm-up MB': warm[0]?.mb ?? NaN,
       'RSS end MB': rss.at(-1)?.mb ?? NaN,
