@@ -37,12 +37,15 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
 const PIPELINE_DEPTH = 8
 
 function openPostgres(url: string, poolSize: number): Database {
-  const pool = new PgPool(url, poolSize, PIPELINE_DEPTH, { onnotice: () => {}, idle_timeout: 60, connect_timeout: 10 })
+  // fetch_types off: postgres.js fetches array types on every new connection from a promise nobody awaits, and a
+  // connection made as PostgreSQL goes down rejects it, an unhandled rejection that kills the process. The few array
+  // parameters we send go as array literals instead (arrayParam).
+  const pool = new PgPool(url, poolSize, PIPELINE_DEPTH, { onnotice: () => {}, idle_timeout: 60, connect_timeout: 10, fetch_types: false })
   // A lock holds its connection while fn runs statements of its own: leave those connections.
   const lockGate = new Gate(Math.max(1, Math.floor(poolSize / 2)))
   const wrap = (run: <T>(fn: (q: postgres.Sql | postgres.TransactionSql) => Promise<T>) => Promise<T>): Sql => ({
     query: <T extends Row>(text: string, params: unknown[] = []) =>
-      run(async (q) => (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[]),
+      run(async (q) => (await q.unsafe(text, params.map(arrayParam) as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[]),
     begin: (fn) => pool.hold((sql) => sql.begin((tx) => fn(wrap((f) => f(tx)))) as never),
     exec: (text) =>
       run(async (q) => {
@@ -70,6 +73,13 @@ function openPostgres(url: string, poolSize: number): Database {
     waiting: () => pool.waiting + lockGate.waiting,
     close: () => pool.end(5),
   }
+}
+
+/** A one-dimensional array as a PostgreSQL array literal: every element quoted, so any text is safe. */
+export function arrayParam(value: unknown): unknown {
+  if (!Array.isArray(value)) return value
+  const quote = (x: unknown) => (x === null || x === undefined ? 'NULL' : `"${String(x).replace(/[\\"]/g, (c) => `\\${c}`)}"`)
+  return `{${value.map(quote).join(',')}}`
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

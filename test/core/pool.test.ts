@@ -101,3 +101,16 @@ test('GET /metrics counts what waits for a PostgreSQL connection', pgOnly, async
   await Promise.all([first, ...queued])
   assert.equal(await scrape(), '0')
 })
+
+test('array parameters travel as quoted literals, whatever their text', async () => {
+  const { arrayParam } = await import('../../db/sql.ts')
+  assert.equal(arrayParam(['a', 'b"c', 'd\\e', null, 'x,y}']), '{"a","b\\"c","d\\\\e",NULL,"x,y}"}')
+  assert.equal(arrayParam('plain'), 'plain')
+})
+
+test('array parameters reach PostgreSQL intact', pgOnly, async (t) => {
+  const srv = await startApp(t, {}, { listen: false })
+  const texts = ['a', 'b"c', 'd\\e', 'x,y}', '{NULL}', 'ünï']
+  const rows = await srv.app.db.query<{ t: string }>('SELECT unnest($1::text[]) AS t', [texts])
+  assert.deepEqual(rows.map((r) => r.t), texts)
+})
