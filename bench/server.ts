@@ -28,7 +28,8 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
     u.pathname = `/${name}`
     databaseUrl = u.toString()
     dropDb = async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      // BENCH_KEEP_DB=1 leaves the database behind for EXPLAIN and friends.
+      if (!process.env.BENCH_KEEP_DB) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await admin.end()
     }
   }

@@ -4,6 +4,7 @@ import postgres from 'postgres'
 import type { PubSub } from '../lib/events-pg.ts'
 import { Gate } from '../lib/mutex.ts'
 import { maintain } from './maintain.ts'
+import { PgliteSession } from './pglite.ts'
 import { PgPool } from './pool.ts'
 
 export type Row = Record<string, unknown>
@@ -91,14 +92,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     mkdirSync(dataDir, { recursive: true })
     db = await PGlite.create(`${dataDir.replace(/\/$/, '')}/pglite`, opts)
   }
-  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Sql => ({
-    query: async <T extends Row>(text: string, params: unknown[] = []) => (await q.query<T>(text, params)).rows,
-    begin: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    exec: async (text) => {
-      await q.exec(text)
-    },
-  })
-  const base = wrap(db)
+  const session = new PgliteSession(db)
+  const base = session.sql
   return {
     kind: 'pglite',
     ...base,
@@ -106,6 +101,6 @@ async function openPglite(dataDir: string): Promise<Database> {
     withAdvisoryLock: (_key, fn) => fn(),
     maintain: () => maintain(base),
     waiting: () => 0,
-    close: () => db.close(),
+    close: () => session.close(),
   }
 }
