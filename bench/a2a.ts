@@ -4,7 +4,7 @@
  */
 import postgres from 'postgres'
 import { Pool } from 'undici'
-import { percentile, startServer } from './server.ts'
+import { percentile, postgresCpuMs, startServer } from './server.ts'
 
 const ROOMS = 16
 const CONCURRENCY = 32
@@ -41,7 +41,7 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
     await Promise.all(rooms.map(async (room) => {
       for (let i = 0; i < Math.ceil(WARM_UP / ROOMS); i++) await call(body('message.send', { agentToken: room.token }, { text: 'warm-up', contextId: room.roomId }))
     }))
-    const rows: { stored: number; sendsPerSec: number; historyP50: number; historyP99: number }[] = []
+    const rows: { stored: number; sendsPerSec: number; serverCpuUs: number; dbCpuUs?: number; historyP50: number; historyP99: number }[] = []
     let stored = ROOMS * (1 + Math.ceil(WARM_UP / ROOMS))
     const perStep = Math.floor(total / steps)
     for (let step = 0; step < steps; step++) {
@@ -56,6 +56,8 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
       lat.sort((a, b) => a - b)
       // sends: CONCURRENCY workers, each bound to one room (one agent per room, so no missed-message payloads)
       let next = 0
+      const cpu0 = srv.cpuMs()
+      const db0 = srv.databaseUrl ? postgresCpuMs() : 0
       const t0 = performance.now()
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async (_, w) => {
@@ -66,9 +68,12 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
         }),
       )
       const secs = (performance.now() - t0) / 1000
-      rows.push({ stored, sendsPerSec: Math.round(perStep / secs), historyP50: +percentile(lat, 50).toFixed(2), historyP99: +percentile(lat, 99).toFixed(2) })
+      // CPU per send shows what growth costs without the VM's step-to-step noise in wall-clock rates.
+      const serverCpuUs = Math.round(((srv.cpuMs() - cpu0) * 1000) / perStep)
+      const dbCpuUs = srv.databaseUrl ? Math.round(((postgresCpuMs() - db0) * 1000) / perStep) : undefined
+      rows.push({ stored, sendsPerSec: Math.round(perStep / secs), serverCpuUs, dbCpuUs, historyP50: +percentile(lat, 50).toFixed(2), historyP99: +percentile(lat, 99).toFixed(2) })
       stored += perStep
-      console.error(`[a2a ${srv.backend}] store ${rows.at(-1)!.stored}: ${rows.at(-1)!.sendsPerSec} sends/s, history p50 ${rows.at(-1)!.historyP50} ms`)
+      console.error(`[a2a ${srv.backend}] store ${rows.at(-1)!.stored}: ${rows.at(-1)!.sendsPerSec} sends/s, server CPU ${serverCpuUs} µs/send${dbCpuUs === undefined ? '' : `, PostgreSQL CPU ${dbCpuUs} µs/send`}, history p50 ${rows.at(-1)!.historyP50} ms`)
     }
     const rates = rows.map((r) => r.sendsPerSec)
     if (srv.databaseUrl) {
@@ -89,6 +94,8 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
         [`a2a send/s at ${stored} (${srv.backend})`]: last,
         [`a2a send/s min..max (${srv.backend})`]: `${Math.min(...rates)}..${Math.max(...rates)}`,
         [`a2a send/s mean, trend over the run (${srv.backend})`]: `${Math.round(mean)}, ${trendPercent(rates)}%`,
+        [`a2a server CPU µs/send first..last step, trend (${srv.backend})`]: cpuSummary(rows.map((r) => r.serverCpuUs)),
+        ...(srv.databaseUrl ? { [`a2a PostgreSQL CPU µs/send first..last step, trend`]: cpuSummary(rows.map((r) => r.dbCpuUs!)) } : {}),
         [`a2a history p50/p99 ms at ${stored - perStep} (${srv.backend})`]: `${rows.at(-1)!.historyP50}/${rows.at(-1)!.historyP99}`,
         [`server RSS MB (${srv.backend})`]: Math.round(srv.rssMb()),
       },
@@ -98,6 +105,8 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
     await srv.stop()
   }
 }
+
+const cpuSummary = (us: number[]) => `${us[0]}..${us.at(-1)}, ${trendPercent(us)}%`
 
 /** The least-squares line through the steps' rates, as its change from first step to last in % of the mean:
  * what growth costs, told apart from this VM's step-to-step noise. */

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
@@ -12,6 +12,8 @@ export interface BenchServer {
   databaseUrl?: string
   child: ChildProcess
   rssMb(): number
+  /** CPU time the server process has used, ms. */
+  cpuMs(): number
   stop(): Promise<void>
 }
 
@@ -42,6 +44,7 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
     databaseUrl: databaseUrl || undefined,
     child: proc.child,
     rssMb: () => proc.rssMb(),
+    cpuMs: () => processCpuMs(proc.child.pid!),
     async stop() {
       await proc.stop()
       rmSync(dataDir, { recursive: true, force: true })
@@ -52,3 +55,27 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
 
 export const percentile = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN
+
+/** User + system CPU time of a process, ms (Linux /proc; clock ticks are 10 ms). */
+export function processCpuMs(pid: number | string): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return 0
+  }
+}
+
+/** CPU time used by every PostgreSQL process on this machine, ms: the database's share when it runs here. */
+export function postgresCpuMs(): number {
+  let ms = 0
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ms += processCpuMs(pid)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms
+}
