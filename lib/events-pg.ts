@@ -16,6 +16,8 @@ export interface PgBusOptions {
   resyncMs: number
   log: { warn(obj: object, msg: string): void }
   channel?: string
+  /** Milliseconds clock (tests move it). */
+  now?: () => number
 }
 
 interface Seen {
@@ -28,12 +30,17 @@ interface Seen {
 }
 
 const RECENT = 512
+/** Rounds without a ping after which another instance counts as gone. */
+const PEER_ROUNDS = 3
 
 /**
  * Several instances on one PostgreSQL: publish = NOTIFY (and local delivery at once), subscribe = LISTEN.
  * A lost notification (connection drop, database restart) is recovered by a periodic resync that compares
  * every room this instance knows with the store and emits the seqs it missed. A ping through the database
- * each round detects a dead LISTEN connection and re-listens.
+ * each round detects a dead LISTEN connection and re-listens; the pings also tell each instance who else
+ * listens. Alone, an instance publishes nothing: no NOTIFY for nobody (a sixth of a single instance's cost
+ * per message). A starting instance says hello at once and publishes through its first two rounds, by
+ * when it has heard every live instance's ping.
  */
 export class PgBus extends LocalBus {
   private readonly known = new Map<string, Seen>()
@@ -43,6 +50,10 @@ export class PgBus extends LocalBus {
   private timer: NodeJS.Timeout | null = null
   private pingSent = 0
   private pingHeard = 0
+  /** Other instances on the channel: id → when it counts as gone unless it pings again. */
+  private readonly peers = new Map<string, number>()
+  private startedAt = 0
+  private readonly now: () => number
   private ticking = false
   private closed = false
   private outbox: string[] = []
@@ -53,10 +64,13 @@ export class PgBus extends LocalBus {
   constructor(private readonly opts: PgBusOptions) {
     super()
     this.channel = opts.channel ?? 'convene_events'
+    this.now = opts.now ?? Date.now
   }
 
   async start(): Promise<void> {
+    this.startedAt = this.now()
     await this.listen()
+    await this.ping() // hello: instances already running publish to us from now on
     this.timer = setInterval(() => void this.tick(), this.opts.resyncMs)
     this.timer.unref()
   }
@@ -72,9 +86,22 @@ export class PgBus extends LocalBus {
     return this.flushing
   }
 
+  /** Other instances heard within the last rounds. */
+  peerCount(): number {
+    const now = this.now()
+    for (const [id, until] of this.peers) if (until < now) this.peers.delete(id)
+    return this.peers.size
+  }
+
+  /** Whether anyone else may be listening: a peer heard lately, or too soon after start to know. */
+  private heard(): boolean {
+    return this.now() - this.startedAt < 2 * this.opts.resyncMs || this.peerCount() > 0
+  }
+
   private async flush(): Promise<void> {
     const entries = this.outbox.splice(0)
     this.flushing = null
+    if (!this.heard()) return
     const sentAt = Date.now()
     // NOTIFY payloads must stay under 8000 bytes: ~50-byte entries, at most 100 per notification.
     for (let i = 0; i < entries.length; i += 100) {
@@ -101,8 +128,7 @@ export class PgBus extends LocalBus {
         this.opts.log.warn({}, 'event LISTEN connection silent; re-listening')
         await this.relisten()
       }
-      await this.opts.pubsub.notify(this.channel, `p:${this.me}:${this.pingSent + 1}`)
-      this.pingSent++
+      await this.ping()
     } catch (err) {
       this.opts.log.warn({ err }, 'event bus resync failed; retrying')
     } finally {
@@ -131,6 +157,11 @@ export class PgBus extends LocalBus {
     )
   }
 
+  private async ping() {
+    await this.opts.pubsub.notify(this.channel, `p:${this.me}:${this.pingSent + 1}:${this.opts.resyncMs}`)
+    this.pingSent++
+  }
+
   private async relisten() {
     const old = this.sub
     this.sub = null
@@ -141,8 +172,10 @@ export class PgBus extends LocalBus {
 
   private onNotify(payload: string) {
     if (payload.startsWith('p:')) {
-      const [, who, n] = payload.split(':')
+      const [, who, n, rounds] = payload.split(':')
       if (who === this.me) this.pingHeard = Math.max(this.pingHeard, Number(n))
+      // A peer's pings come at its own pace (older versions did not say theirs).
+      else if (who) this.peers.set(who, this.now() + PEER_ROUNDS * (Number(rounds) || this.opts.resyncMs))
       return
     }
     const bar = payload.indexOf('|')

@@ -4,7 +4,7 @@ import type { Config } from '../lib/config.ts'
 import type { PgBus } from '../lib/events-pg.ts'
 
 /** Live sizes that the owning plugins report when scraped. */
-type Sizes = { sseStreams?: () => number; mcpSessions?: () => number; dbWaiting?: () => number }
+type Sizes = { sseStreams?: () => number; mcpSessions?: () => number; dbWaiting?: () => number; busPeers?: () => number }
 
 function instruments(registry: Registry) {
   const registers = [registry]
@@ -55,6 +55,14 @@ function instruments(registry: Registry) {
       labelNames: ['service'],
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
       registers,
+    }),
+    busPeers: new Gauge({
+      name: 'convene_event_bus_peers',
+      help: 'Other instances heard on the PostgreSQL event bus (0: alone, no NOTIFY is sent)',
+      registers,
+      collect() {
+        this.set(sizes.busPeers?.() ?? 0)
+      },
     }),
     busLag: new Histogram({
       name: 'convene_event_bus_lag_seconds',
@@ -109,7 +117,11 @@ export default fp<{ config: Config }>(
       app.events.subscribe(() => m.messagesSent.inc())
     })
     // Cross-instance delivery time of room events (PostgreSQL bus only; in-process delivery is immediate).
-    if ('lagObserver' in app.events) (app.events as PgBus).lagObserver = (ms) => m.busLag.observe(ms / 1000)
+    if ('lagObserver' in app.events) {
+      const bus = app.events as PgBus
+      bus.lagObserver = (ms) => m.busLag.observe(ms / 1000)
+      m.provide('busPeers', () => bus.peerCount())
+    }
 
     if (config.metrics && !config.metricsPort) {
       app.get('/metrics', { logLevel: 'warn', config: { rateLimit: false } }, async (_req, reply) =>

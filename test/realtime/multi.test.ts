@@ -123,3 +123,76 @@ test('multi-instance: the bus re-listens after its connection is killed and catc
   assert.deepEqual(seen.map((e) => e.seq).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7].map((i) => start + i))
   assert.equal(new Set(seen.map((e) => e.seq)).size, seen.length, 'each seq once')
 })
+
+test('multi-instance: an instance alone publishes no NOTIFY; one that starts is heard at once and published to', { skip }, async (t) => {
+  const pg = postgres(DATABASE_URL!, { max: 4, onnotice: () => {} })
+  t.after(() => pg.end({ timeout: 1 }))
+  const channel = `convene_test_${process.pid}_${Date.now()}`
+  const ROUND = 60_000 // rounds are driven by the test, time by its clock
+  let now = 1_000_000
+  const bus = () => {
+    const events: string[] = []
+    let heard = () => {}
+    const b = new PgBus({
+      channel,
+      resyncMs: ROUND,
+      now: () => now,
+      log: { warn: () => {} },
+      lastSeqs: async () => new Map(),
+      pubsub: {
+        notify: (c, payload) => {
+          if (!payload.startsWith('p:')) events.push(payload.split('|')[1])
+          return pg.notify(c, payload)
+        },
+        listen: (c, onNotify, onListen) =>
+          pg.listen(c, (payload) => {
+            onNotify(payload)
+            heard()
+          }, onListen),
+      },
+    })
+    t.after(() => b.close())
+    /** Resolves once a notification arrives after which `ok` holds. */
+    const until = (ok: () => boolean) =>
+      new Promise<void>((r) => {
+        heard = () => {
+          if (ok()) r()
+        }
+      })
+    return { b, events, until }
+  }
+  const a = bus()
+  await a.b.start()
+  await a.b.publish({ roomId: 'r', seq: 1 })
+  assert.deepEqual(a.events, ['r:1'], 'too soon after start to know it is alone: publishes')
+  now += 2 * ROUND
+  await a.b.publish({ roomId: 'r', seq: 2 })
+  assert.deepEqual(a.events, ['r:1'], 'alone: no NOTIFY')
+  assert.equal(a.b.peerCount(), 0)
+
+  const b = bus()
+  const hello = a.until(() => a.b.peerCount() === 1)
+  await b.b.start()
+  await hello
+  const got: RoomEvent[] = []
+  const arrived = new Promise<void>((r) => b.b.subscribe((e) => (got.push(e), r())))
+  await a.b.publish({ roomId: 'r', seq: 3 })
+  assert.deepEqual(a.events, ['r:1', 'r:3'])
+  await arrived
+  assert.deepEqual(got, [{ roomId: 'r', seq: 3 }])
+
+  // b goes silent: three of its rounds later a is alone again
+  now += 3 * ROUND + 1
+  assert.equal(a.b.peerCount(), 0)
+  await a.b.publish({ roomId: 'r', seq: 4 })
+  assert.deepEqual(a.events, ['r:1', 'r:3'])
+})
+
+test('multi-instance: GET /metrics tells how many other instances share the event bus', { skip }, async (t) => {
+  const [a] = await twoInstances(t)
+  const scrape = async () => (await (await fetch(`${a.url}/metrics`)).text()).match(/^convene_event_bus_peers (\d+)$/m)?.[1]
+  // b said hello as it started; each scrape is a round trip in which a can read it
+  let peers = await scrape()
+  for (let i = 0; i < 50 && peers !== '1'; i++) peers = await scrape()
+  assert.equal(peers, '1')
+})
