@@ -78,7 +78,7 @@ export class PgliteSession {
       const serializer = this.db.serializers[stmt.paramTypes[i]]
       return serializer ? serializer(v) : String(v)
     })
-    const msgs = this.exchange(serialize.bind({ statement: stmt.name, values }), serialize.execute({}), serialize.sync())
+    const msgs = await this.exchange(serialize.bind({ statement: stmt.name, values }), serialize.execute({}), serialize.sync())
     const rows: T[] = []
     for (const m of msgs) {
       if (m.name !== 'dataRow') continue
@@ -92,7 +92,7 @@ export class PgliteSession {
 
   private async prepare(text: string): Promise<Prepared> {
     const name = this.prepared.size < this.maxPrepared ? `s${this.prepared.size + 1}` : ''
-    const msgs = this.exchange(serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync())
+    const msgs = await this.exchange(serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync())
     const params = msgs.find((m) => m.name === 'parameterDescription')
     const stmt: Prepared = {
       name,
@@ -108,22 +108,20 @@ export class PgliteSession {
 
   /** A simple-protocol script: one or more statements, results discarded. */
   private async script(text: string): Promise<void> {
-    this.exchange(serialize.query(text))
+    await this.exchange(serialize.query(text))
   }
 
   /** Sends messages in one call into the backend; throws the first error it answered with. */
-  private exchange(...parts: Uint8Array[]): Message[] {
+  private async exchange(...parts: Uint8Array[]): Promise<Message[]> {
     const request = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
     let at = 0
     for (const p of parts) {
       request.set(p, at)
       at += p.length
     }
-    const reply = this.db.execProtocolRawSync(request)
-    const msgs: Message[] = []
-    new protocol.Parser().parse(reply, (m) => void msgs.push(m as unknown as Message))
-    const error = msgs.find((m) => m.name === 'error')
-    if (error) throw error
-    return msgs
+    // Not execProtocolRaw: PGlite parses every reply anyway, into the collector of the last execProtocol call,
+    // which only execProtocol replaces (the raw calls grew that one collector by every message, forever).
+    const { messages } = await this.db.execProtocol(request, { syncToFs: false })
+    return messages as unknown as Message[]
   }
 }

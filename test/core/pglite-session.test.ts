@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import v8 from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { PGlite } from '@electric-sql/pglite'
 import { PgliteSession } from '../../db/pglite.ts'
 
@@ -73,4 +75,19 @@ test('embedded statements past the kept limit still run, parsed each time', asyn
   assert.deepEqual(await sql.query('SELECT $1::int + 4 AS n', [1]), [{ n: 5 }])
   const kept = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements')
   assert.equal(kept.rows[0].n, 2)
+})
+
+test('embedded statements keep no memory per statement', async (t) => {
+  const { sql } = await session(t)
+  v8.setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const heap = async (runs: number) => {
+    for (let i = 0; i < runs; i++) await sql.query('SELECT $1::int AS n, $2::text AS s', [i, 'some text to answer with'])
+    gc()
+    return process.memoryUsage().heapUsed
+  }
+  const before = await heap(2_000)
+  const after = await heap(20_000)
+  // PGlite collects every reply it parses into its last execProtocol call's list: used raw, that list grew ~1 kB a statement
+  assert.ok(after - before < 3 * 2 ** 20, `heap grew ${((after - before) / 2 ** 20).toFixed(1)} MB over 20,000 statements`)
 })
