@@ -4,12 +4,14 @@
  */
 import postgres from 'postgres'
 import { Pool } from 'undici'
-import { percentile, postgresCpuMs, startServer } from './server.ts'
+import { type BenchServer, percentile, postgresCpuMs, startServer } from './server.ts'
 
 const ROOMS = 16
 const CONCURRENCY = 32
 /** Sends before the first step (JIT, connection pools, plan caches), counted in the store size. */
 const WARM_UP = 2000
+/** Sends per turn when the grown store and a fresh one take turns. */
+const AB_SENDS = 5000
 
 function body(action: string, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return JSON.stringify({
@@ -20,10 +22,8 @@ function body(action: string, metadata: Record<string, unknown>, extra: Record<s
   })
 }
 
-export async function run(opts: { databaseUrl?: string; total?: number; steps?: number } = {}) {
-  const total = opts.total ?? 100_000
-  const steps = opts.steps ?? 10
-  const srv = await startServer({ databaseUrl: opts.databaseUrl })
+/** A server under test: 16 rooms with one agent each, warmed up; `sends(n)` posts n messages from 32 workers. */
+async function target(srv: BenchServer) {
   const pool = new Pool(srv.url, { connections: CONCURRENCY, pipelining: 1 })
   const call = async (payload: string) => {
     const res = await pool.request({ path: '/a2a', method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
@@ -32,17 +32,41 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
     if (!r || r.parts[0].text.startsWith('Error')) throw new Error(JSON.stringify(json))
     return r
   }
+  const rooms: { roomId: string; token: string }[] = []
+  for (let i = 0; i < ROOMS; i++) {
+    const r = await call(body('room.create', { agentName: 'bench' }, { text: `bench-${i}-${Date.now()}` }))
+    rooms.push({ roomId: r.contextId, token: r.parts[1].data.agentToken })
+  }
+  await Promise.all(rooms.map(async (room) => {
+    for (let i = 0; i < Math.ceil(WARM_UP / ROOMS); i++) await call(body('message.send', { agentToken: room.token }, { text: 'warm-up', contextId: room.roomId }))
+  }))
+  /** Sends/s over n sends: CONCURRENCY workers, each bound to one room (one agent per room, so no missed-message payloads). */
+  const sends = async (n: number) => {
+    let next = 0
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, w) => {
+        const room = rooms[w % ROOMS]
+        while (next++ < n) {
+          await call(body('message.send', { agentToken: room.token }, { text: `message ${next} from worker ${w}`, contextId: room.roomId }))
+        }
+      }),
+    )
+    return n / ((performance.now() - t0) / 1000)
+  }
+  return { call, rooms, sends, stored: ROOMS * (1 + Math.ceil(WARM_UP / ROOMS)), close: () => pool.close() }
+}
+
+export async function run(opts: { databaseUrl?: string; total?: number; steps?: number } = {}) {
+  const total = opts.total ?? 100_000
+  const steps = opts.steps ?? 10
+  const srv = await startServer({ databaseUrl: opts.databaseUrl })
+  let fresh: BenchServer | undefined
   try {
-    const rooms: { roomId: string; token: string }[] = []
-    for (let i = 0; i < ROOMS; i++) {
-      const r = await call(body('room.create', { agentName: 'bench' }, { text: `bench-${i}-${Date.now()}` }))
-      rooms.push({ roomId: r.contextId, token: r.parts[1].data.agentToken })
-    }
-    await Promise.all(rooms.map(async (room) => {
-      for (let i = 0; i < Math.ceil(WARM_UP / ROOMS); i++) await call(body('message.send', { agentToken: room.token }, { text: 'warm-up', contextId: room.roomId }))
-    }))
+    const grown = await target(srv)
+    const { call, rooms } = grown
     const rows: { stored: number; sendsPerSec: number; serverCpuUs: number; dbCpuUs?: number; historyP50: number; historyP99: number }[] = []
-    let stored = ROOMS * (1 + Math.ceil(WARM_UP / ROOMS))
+    let stored = grown.stored
     const perStep = Math.floor(total / steps)
     for (let step = 0; step < steps; step++) {
       // history latency at this size
@@ -54,24 +78,13 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
         lat.push(performance.now() - t0)
       }
       lat.sort((a, b) => a - b)
-      // sends: CONCURRENCY workers, each bound to one room (one agent per room, so no missed-message payloads)
-      let next = 0
       const cpu0 = srv.cpuMs()
       const db0 = srv.databaseUrl ? postgresCpuMs() : 0
-      const t0 = performance.now()
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async (_, w) => {
-          const room = rooms[w % ROOMS]
-          while (next++ < perStep) {
-            await call(body('message.send', { agentToken: room.token }, { text: `message ${next} from worker ${w}`, contextId: room.roomId }))
-          }
-        }),
-      )
-      const secs = (performance.now() - t0) / 1000
+      const rate = await grown.sends(perStep)
       // CPU per send shows what growth costs without the VM's step-to-step noise in wall-clock rates.
       const serverCpuUs = Math.round(((srv.cpuMs() - cpu0) * 1000) / perStep)
       const dbCpuUs = srv.databaseUrl ? Math.round(((postgresCpuMs() - db0) * 1000) / perStep) : undefined
-      rows.push({ stored, sendsPerSec: Math.round(perStep / secs), serverCpuUs, dbCpuUs, historyP50: +percentile(lat, 50).toFixed(2), historyP99: +percentile(lat, 99).toFixed(2) })
+      rows.push({ stored, sendsPerSec: Math.round(rate), serverCpuUs, dbCpuUs, historyP50: +percentile(lat, 50).toFixed(2), historyP99: +percentile(lat, 99).toFixed(2) })
       stored += perStep
       console.error(`[a2a ${srv.backend}] store ${rows.at(-1)!.stored}: ${rows.at(-1)!.sendsPerSec} sends/s, server CPU ${serverCpuUs} µs/send${dbCpuUs === undefined ? '' : `, PostgreSQL CPU ${dbCpuUs} µs/send`}, history p50 ${rows.at(-1)!.historyP50} ms`)
     }
@@ -83,6 +96,18 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
       await pg.end()
       for (const s of stats) console.error(`[a2a postgres] ${s.relname}: ${s.n_tup_hot_upd} of ${s.n_tup_upd} updates HOT`)
     }
+    // The store's size alone, apart from this VM's drift over a run: the grown store against a fresh one, in turns (ABBA).
+    fresh = await startServer({ databaseUrl: opts.databaseUrl })
+    const small = await target(fresh)
+    const turns = { grown: [] as number[], fresh: [] as number[] }
+    for (const which of ['grown', 'fresh', 'fresh', 'grown', 'grown', 'fresh', 'fresh', 'grown'] as const) {
+      turns[which].push(await (which === 'grown' ? grown : small).sends(AB_SENDS))
+    }
+    await small.close()
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const ab = avg(turns.grown) / avg(turns.fresh) - 1
+    console.error(`[a2a ${srv.backend}] in turns: ${Math.round(avg(turns.grown))} sends/s with ${stored}–${stored + 4 * AB_SENDS} messages stored, ${Math.round(avg(turns.fresh))} on a fresh store (${ab >= 0 ? '+' : ''}${(ab * 100).toFixed(1)}%)`)
+    await grown.close()
     const first = rates[0]
     const last = rates.at(-1)!
     const mean = rates.reduce((a, b) => a + b, 0) / rates.length
@@ -94,6 +119,7 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
         [`a2a send/s at ${stored} (${srv.backend})`]: last,
         [`a2a send/s min..max (${srv.backend})`]: `${Math.min(...rates)}..${Math.max(...rates)}`,
         [`a2a send/s mean, trend over the run (${srv.backend})`]: `${Math.round(mean)}, ${trendPercent(rates)}%`,
+        [`a2a send/s in turns: ${stored} messages vs fresh store (${srv.backend})`]: `${Math.round(avg(turns.grown))} vs ${Math.round(avg(turns.fresh))}, ${ab >= 0 ? '+' : ''}${(ab * 100).toFixed(1)}%`,
         [`a2a server CPU µs/send first..last step, trend (${srv.backend})`]: cpuSummary(rows.map((r) => r.serverCpuUs)),
         ...(srv.databaseUrl ? { [`a2a PostgreSQL CPU µs/send first..last step, trend`]: cpuSummary(rows.map((r) => r.dbCpuUs!)) } : {}),
         [`a2a history p50/p99 ms at ${stored - perStep} (${srv.backend})`]: `${rows.at(-1)!.historyP50}/${rows.at(-1)!.historyP99}`,
@@ -101,8 +127,8 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
       },
     }
   } finally {
-    await pool.close()
     await srv.stop()
+    await fresh?.stop()
   }
 }
 
