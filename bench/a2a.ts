@@ -1,6 +1,7 @@
 /**
  * A2A message.send throughput as the store grows from 0 to TOTAL messages, and message.history latency
- * at each step, against a server process of its own. Usage: tsx bench/a2a.ts [--total 100000]
+ * at each step, against a server process of its own; then the grown store and a fresh one take turns, which
+ * measures the store's size apart from the VM's drift over a run. Usage: tsx bench/a2a.ts [--total 100000]
  */
 import postgres from 'postgres'
 import { Pool } from 'undici'
