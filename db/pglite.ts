@@ -121,6 +121,7 @@ export class PgliteSession {
     }
     // Not execProtocolRaw: PGlite parses every reply anyway, into the collector of the last execProtocol call,
     // which only execProtocol replaces (the raw calls grew that one collector by every message, forever).
+    // No syncToFs: our data dirs are NodeFS (writes go straight to disk) or memory://.
     const { messages } = await this.db.execProtocol(request, { syncToFs: false })
     return messages as unknown as Message[]
   }
