@@ -111,7 +111,7 @@ export async function run(opts: { databaseUrl?: string; total?: number; steps?: 
     await grown.close()
     const first = rates[0]
     const last = rates.at(-1)!
-    const mean = rates.reduce((a, b) => a + b, 0) / rates.length
+    const mean = avg(rates)
     return {
       backend: srv.backend,
       rows,

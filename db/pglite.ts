@@ -1,4 +1,5 @@
 import { type PGlite, protocol, types } from '@electric-sql/pglite'
+import { Gate } from '../lib/mutex.ts'
 import type { Row, Sql } from './sql.ts'
 
 type Message = { name: string } & Record<string, unknown>
@@ -19,7 +20,7 @@ const { serialize } = protocol
  */
 export class PgliteSession {
   private readonly prepared = new Map<string, Prepared>()
-  private tail: Promise<unknown> = Promise.resolve()
+  private readonly turn = new Gate(1)
 
   /** Past `maxPrepared` distinct texts, statements are parsed each time instead of kept (our SQL is static; a guard). */
   constructor(
@@ -42,9 +43,7 @@ export class PgliteSession {
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn)
-    this.tail = result.catch(() => {})
-    return result
+    return this.turn.run(fn)
   }
 
   private async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
