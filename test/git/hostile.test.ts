@@ -1,56 +1,15 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { deflateSync } from 'node:zlib'
-import { encodeEntryHeader } from '../../lib/git/pack-format.ts'
 import { tempDir } from '../helpers.ts'
 import { commitFiles, fsck, gitHome, gitOk, gitRoom, gitServer } from './helpers.ts'
+import { oidOf, pack, pkt, receiveRequest, varint, ZERO } from './craft.ts'
 import type { GitRoom } from './helpers.ts'
 import type { TestServer } from '../helpers.ts'
 
-const ZERO = '0'.repeat(40)
-const pkt = (s: string) => (Buffer.byteLength(s) + 4).toString(16).padStart(4, '0') + s
-const oidOf = (type: string, data: Buffer) => createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest('hex')
-
-function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let c = n % 128
-    n = Math.floor(n / 128)
-    if (n) c |= 0x80
-    out.push(c)
-  } while (n)
-  return Buffer.from(out)
-}
-
-/** A pack from raw entries (type code, data, optional ref-delta base). */
-function pack(entries: { type: number; data: Buffer; base?: string }[], count = entries.length): Buffer {
-  const head = Buffer.alloc(12)
-  head.write('PACK')
-  head.writeUInt32BE(2, 4)
-  head.writeUInt32BE(count, 8)
-  const parts: Buffer[] = [head]
-  for (const e of entries) {
-    parts.push(encodeEntryHeader(e.type, e.data.length))
-    if (e.base) parts.push(Buffer.from(e.base, 'hex'))
-    parts.push(deflateSync(e.data))
-  }
-  const body = Buffer.concat(parts)
-  return Buffer.concat([body, createHash('sha1').update(body).digest()])
-}
-
-async function receive(s: TestServer, room: GitRoom, commands: string[], packBytes?: Buffer) {
-  const lines = commands.map((c, i) => pkt(i === 0 ? `${c}\0report-status atomic\n` : `${c}\n`))
-  const body = Buffer.concat([Buffer.from(lines.join('') + '0000'), packBytes ?? Buffer.alloc(0)])
-  const res = await fetch(`${s.url}/rooms/${room.name}/git-receive-pack`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-git-receive-pack-request' },
-    body,
-  })
-  return { status: res.status, text: Buffer.from(await res.arrayBuffer()).toString('latin1') }
-}
+const receive = (s: TestServer, room: GitRoom, commands: string[], packBytes?: Buffer) => receiveRequest(s.url, room.name, commands, packBytes)
 
 function snapshot(dir: string): string {
   const list = (d: string): string[] =>
