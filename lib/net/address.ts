@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net'
 
-/** Addresses an outbound call must never reach: loopback, private, link-local, CGNAT, metadata, and their IPv6 forms. */
-const blocked = new BlockList()
+/** IPv4 ranges an outbound call must never reach: loopback, private, link-local, CGNAT, metadata, reserved. */
+const blockedV4 = new BlockList()
 for (const [net, bits] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -11,6 +11,7 @@ for (const [net, bits] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  ['192.88.99.0', 24], // 6to4 relay anycast
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -18,41 +19,61 @@ for (const [net, bits] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const)
-  blocked.addSubnet(net, bits, 'ipv4')
+  blockedV4.addSubnet(net, bits, 'ipv4')
+
+/**
+ * IPv6 ranges refused whole. Tunnels and translations whose far end cannot be checked from here are refused
+ * outright: IPv4-compatible (::/96), SIIT (::ffff:0:0:0/96), local-use NAT64 (its embedding varies), the IETF
+ * special-purpose block with Teredo (2001::/23), 6to4 (2002::/16). Mapped and well-known NAT64 addresses are
+ * checked by the IPv4 address they carry instead (see isForbiddenAddress).
+ */
+const blockedV6 = new BlockList()
 for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96],
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b:1::', 48],
   ['100::', 64],
+  ['2001::', 23],
   ['2001:db8::', 32],
+  ['2002::', 16],
+  ['3fff::', 20],
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const)
-  blocked.addSubnet(net, bits, 'ipv6')
+  blockedV6.addSubnet(net, bits, 'ipv6')
 
-/** The IPv4 address inside an IPv4-mapped or -compatible IPv6 address, if any. */
-function embeddedIPv4(ip: string): string | null {
-  const m = /^(?:0{0,4}:){0,5}(?:ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) ?? null
-  if (m) return m[1]
-  const hex = /^(?:0{0,4}:){0,5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip.replace(/^::/, '0:0:0:0:0:'))
-  if (!hex) return null
-  const a = parseInt(hex[1], 16)
-  const b = parseInt(hex[2], 16)
-  return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`
+/** The eight 16-bit groups of a valid IPv6 address (any case, zero-padded or not, `::`, trailing dotted IPv4). */
+function groups(ip: string): number[] {
+  let text = ip
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number)
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head, tail] = text.split('::')
+  const parse = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : [])
+  const left = parse(head)
+  const right = parse(tail)
+  const zeros = tail === undefined ? [] : new Array<number>(8 - left.length - right.length).fill(0)
+  return [...left, ...zeros, ...right]
 }
+
+const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+const isZero = (gs: number[]) => gs.every((g) => g === 0)
 
 export function isForbiddenAddress(ip: string): boolean {
   const bare = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '')
   const kind = isIP(bare)
-  if (kind === 4) return blocked.check(bare, 'ipv4')
-  if (kind === 6) {
-    const v4 = embeddedIPv4(bare.toLowerCase())
-    if (v4) return blocked.check(v4, 'ipv4')
-    return blocked.check(bare, 'ipv6')
-  }
-  return true
+  if (kind === 4) return blockedV4.check(bare, 'ipv4')
+  if (kind !== 6) return true
+  const g = groups(bare)
+  // IPv4-mapped ::ffff:a.b.c.d and well-known NAT64 64:ff9b::a.b.c.d reach the IPv4 address they carry.
+  const mapped = isZero(g.slice(0, 5)) && g[5] === 0xffff
+  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && isZero(g.slice(2, 6))
+  if (mapped || nat64) return blockedV4.check(v4(g[6], g[7]), 'ipv4')
+  return blockedV6.check(g.map((n) => n.toString(16)).join(':'), 'ipv6')
 }
 
 /**

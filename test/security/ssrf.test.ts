@@ -89,3 +89,45 @@ test('the push client refuses names that resolve privately (rebinding, mixed ans
   }
   assert.equal(rx.requests.length, 0, 'the redirect target never heard from us')
 })
+
+// Issue 13 point 10: IPv6 forms that tunnel or translate to IPv4 (6to4, Teredo, NAT64, mapped, compatible, SIIT), in every notation.
+const TUNNELLED_IPS = [
+  '2002:7f00:1::', '2002:c0a8:101::1', '2002:a9fe:a9fe::', '2002:808:808::1', '2002::', // 6to4: all of 2002::/16
+  '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001::1', '2001:0000:53aa:064c:0000:0000:0000:0001', // Teredo 2001::/32
+  '64:ff9b::127.0.0.1', '64:ff9b::7f00:1', '64:FF9B::A9FE:A9FE', '0064:ff9b:0000:0000:0000:0000:0a00:0001', '64:ff9b::192.168.1.1',
+  '64:ff9b:1::a00:1', '64:ff9b:1:2:3::808:808', // local-use NAT64 64:ff9b:1::/48: the embedding is not fixed, so all of it
+  '::FFFF:127.0.0.1', '0:0:0:0:0:FFFF:7F00:1', '0000:0000:0000:0000:0000:ffff:7f00:0001', '::ffff:0a00:0001', '0::ffff:10.1.2.3',
+  '::ffff:0:7f00:1', '::ffff:0:127.0.0.1', '::ffff:0:808:808', // SIIT IPv4-translated ::ffff:0:0:0/96
+  '::a00:1', '::7f00:1', '::0:127.0.0.1', '::8.8.8.8', '0:0:0:0:0:0:a9fe:a9fe', // IPv4-compatible ::/96 (deprecated)
+  '::ffff:192.88.99.1', '192.88.99.1', // the 6to4 relay anycast
+]
+const PUBLIC_TRANSLATED = ['64:ff9b::8.8.8.8', '64:ff9b::808:808', '::ffff:808:808', '2001:4860:4860::8888', '2a00:1450::1']
+
+test('IPv6 forms that tunnel to or embed an IPv4 address are refused unless the embedded address is public (6to4, Teredo, NAT64, mapped)', () => {
+  for (const ip of TUNNELLED_IPS) assert.equal(isForbiddenAddress(ip), true, ip)
+  for (const ip of PUBLIC_TRANSLATED) assert.equal(isForbiddenAddress(ip), false, ip)
+})
+
+test('join refuses tunnelled and embedded-IPv4 endpoints in URL notation (the URL parser rewrites them, the check still sees them)', async (t) => {
+  const srv = await startApp(t, { allowPrivateEndpoints: false })
+  const { roomId } = await createRoom(srv)
+  let n = 0
+  for (const ip of TUNNELLED_IPS.filter((a) => a.includes(':'))) {
+    const endpoint = `http://[${ip}]:8080/a2a`
+    const r = await a2a(srv, 'room.join', { agentName: `t${n++}`, agentEndpoint: endpoint }, { contextId: roomId })
+    assert.match(r.text, /^Error: agentEndpoint must not point to a private/, endpoint)
+  }
+  const ok = await a2a(srv, 'room.join', { agentName: 'nat64', agentEndpoint: 'http://[64:ff9b::8.8.8.8]/a2a' }, { contextId: roomId })
+  assert.doesNotMatch(ok.text, /^Error/, 'NAT64 of a public address (as DNS64 answers on IPv6-only hosts) is allowed')
+})
+
+test('the push client refuses names that resolve to tunnelled or embedded private addresses', async (t) => {
+  const rx = await Receiver.start(t)
+  const port = Number(new URL(rx.url).port)
+  const opts = { allowPrivate: false, connectTimeoutMs: 1000, timeoutMs: 2000, maxResponseBytes: 1024 }
+  for (const address of TUNNELLED_IPS) {
+    const resolve = async () => [{ address, family: address.includes(':') ? 6 : 4 }]
+    await assert.rejects(safePost(`http://tunnel.example:${port}/a2a`, '{}', { ...opts, resolve }), RefusedAddressError, address)
+  }
+  assert.equal(rx.requests.length, 0)
+})
