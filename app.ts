@@ -36,7 +36,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: Boolean(config.baseUrl),
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names: anyone else could pick their address.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // Large clones and pushes stream for minutes; slow clients are bounded by the git byte limits instead.
     requestTimeout: 0,
     logController: new RequestLog(),

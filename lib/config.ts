@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { Type, type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
+import { isAddressOrCidr } from './net/client-address.ts'
 
 export const PROTOCOLS = ['a2a', 'mcp', 'sse', 'git', 'web'] as const
 export type Protocol = (typeof PROTOCOLS)[number]
@@ -50,10 +51,22 @@ const FIELDS = {
   maxRoomsPerIpPerHour: { env: 'MAX_ROOMS_PER_IP_PER_HOUR', schema: Limit, default: 60 },
   maxAgentsPerRoom: { env: 'MAX_AGENTS_PER_ROOM', schema: Limit, default: 1000 },
   maxSseStreamsPerAgent: { env: 'MAX_SSE_STREAMS_PER_AGENT', schema: Limit, default: 10 },
+  maxSseStreamsPerIp: { env: 'MAX_SSE_STREAMS_PER_IP', schema: Limit, default: 20 },
+  maxMcpSessionsPerIp: { env: 'MAX_MCP_SESSIONS_PER_IP', schema: Limit, default: 100 },
+  /** Proxies whose X-Forwarded-For is believed; none by default. */
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    schema: Type.Array(Type.String({ minLength: 1 })),
+    default: [],
+    check: (v: string[]) => {
+      const bad = v.find((entry) => !isAddressOrCidr(entry))
+      return bad === undefined ? null : `${JSON.stringify(bad)} is not an IP address or CIDR; expected a comma list of IP addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8`
+    },
+  },
   repoQuotaBytes: { env: 'REPO_QUOTA_BYTES', schema: Limit, default: 1024 * 1024 * 1024 },
   maxEventLoopDelayMs: { env: 'MAX_EVENT_LOOP_DELAY_MS', schema: Limit, default: 2000 },
   maxHeapUsedBytes: { env: 'MAX_HEAP_USED_BYTES', schema: Limit, default: 0 },
-} satisfies Record<string, { env: string; schema: TSchema; default?: unknown }>
+} satisfies Record<string, { env: string; schema: TSchema; default?: unknown; check?: (value: any) => string | null }>
 
 type Fields = typeof FIELDS
 export const ConfigSchema = Type.Object(
@@ -65,6 +78,7 @@ export class ConfigError extends Error {}
 
 function parseEnv(key: keyof Fields, raw: string): unknown {
   if (key === 'protocols') return raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  if (key === 'trustProxy') return raw.split(',').map((s) => s.trim()).filter(Boolean)
   const schema = FIELDS[key].schema as TSchema & { type?: string }
   if (schema.type === 'boolean') {
     const v = raw.trim().toLowerCase()
@@ -86,6 +100,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && !Value.Check(field.schema, value)) {
       throw new ConfigError(`Invalid ${field.env}: ${JSON.stringify(raw ?? value)} (${describe(field.schema)})`)
     }
+    const problem = value !== undefined && 'check' in field ? field.check(value as never) : null
+    if (problem) throw new ConfigError(`Invalid ${field.env}: ${problem}`)
     if (value !== undefined) out[key] = value
   }
   const config = out as Config
@@ -96,7 +112,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function describe(schema: TSchema): string {
   const s = schema as Record<string, unknown>
   if (s.enum) return `one of ${(s.enum as string[]).join(', ')}`
-  if (s.type === 'array') return `a comma list of ${((s.items as Record<string, unknown>).enum as string[]).join(', ')}`
+  if (s.type === 'array') {
+    const items = (s.items as Record<string, unknown>).enum as string[] | undefined
+    return items ? `a comma list of ${items.join(', ')}` : 'a comma list'
+  }
   if (s.type === 'boolean') return 'expected 1/0 or true/false'
   if (s.pattern) return `must match ${s.pattern}`
   if (s.type === 'integer') return `expected an integer${s.minimum !== undefined ? ` ≥ ${s.minimum}` : ''}${s.maximum !== undefined ? ` ≤ ${s.maximum}` : ''}`

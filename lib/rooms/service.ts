@@ -54,6 +54,7 @@ export class RoomService {
   readonly clock: () => Date
   private readonly opts: RoomServiceOptions
   private readonly deletedListeners = new Set<(ids: string[]) => void | Promise<void>>()
+  private readonly tokenListeners = new Set<(digest: string) => void>()
   private readonly creations: SlidingWindow
 
   constructor(opts: RoomServiceOptions) {
@@ -96,6 +97,7 @@ export class RoomService {
           this.clock(),
         )
         await this.publish(id, posted)
+        this.tokenSeen(hashToken(token).toString('hex'))
         break
       } catch (e) {
         if (!(e instanceof RoomNameRaceError) || attempt >= 3) throw e
@@ -207,6 +209,7 @@ export class RoomService {
     if (existing) {
       const given = p.agentToken ? hashToken(p.agentToken) : null
       if (!given || !sameDigest(given, Buffer.from(existing.tokenHash, 'hex'))) throw errors.nameTaken(p.agentName)
+      this.tokenSeen(existing.tokenHash)
       await this.store.setEndpoint(existing.id, p.agentEndpoint ?? null, this.clock())
       const messages = await this.drainUnread(existing)
       return {
@@ -234,6 +237,7 @@ export class RoomService {
       throw e
     }
     await this.publish(room.id, posted)
+    this.tokenSeen(agent.tokenHash)
     const messages = await this.drainUnread({ id: agent.id, roomId: room.id })
     return {
       text: `Joined room ${room.id} as ${p.agentName}`,
@@ -290,8 +294,10 @@ export class RoomService {
 
   /** The agent behind a token; with `roomRef`, the token must belong to that room. */
   async authenticate(token: string, roomRef?: string): Promise<Authed> {
-    const found = await this.store.agentByToken(hashToken(token).toString('hex'))
+    const digest = hashToken(token).toString('hex')
+    const found = await this.store.agentByToken(digest)
     if (!found) throw errors.invalidToken()
+    this.tokenSeen(digest)
     if (roomRef !== undefined && !refersTo(roomRef, found.room)) throw errors.wrongRoom()
     return found
   }
@@ -407,6 +413,16 @@ export class RoomService {
     const open = rooms.find((r) => r.passwordHash === null)
     if (open) return { ok: true, roomId: open.id }
     return { ok: false, reason: password ? 'forbidden' : 'auth-required' }
+  }
+
+  /** `cb` hears the digest (hex) of every agentToken just issued or verified against the store. */
+  onTokenSeen(cb: (digest: string) => void): () => void {
+    this.tokenListeners.add(cb)
+    return () => this.tokenListeners.delete(cb)
+  }
+
+  private tokenSeen(digest: string): void {
+    for (const cb of this.tokenListeners) cb(digest)
   }
 
   onRoomsDeleted(cb: (roomIds: string[]) => void | Promise<void>): () => void {
