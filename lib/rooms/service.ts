@@ -346,17 +346,27 @@ export class RoomService {
     return unreadResult(room.id, messages)
   }
 
-  /** Long-poll: returns as soon as anything is unread (cursor moves), or empty after `timeout` seconds. */
+  /**
+   * Long-poll: returns as soon as anything is unread (cursor moves), or empty after `timeout` seconds.
+   * Once `signal` aborts (the client left) nothing is read any more, so nothing is marked read for nobody.
+   * An agent removed meanwhile (kicked, left elsewhere) ends the wait at once with Invalid agentToken.
+   */
   async wait(p: { agentToken: string; timeout?: number }, signal?: AbortSignal) {
     const { agent, room } = await this.authenticate(p.agentToken)
     const deadline = Date.now() + (p.timeout ?? 30) * 1000
     for (;;) {
+      if (signal?.aborted) return unreadResult(room.id, [])
       // Listen before reading, so an event committed in between is not missed.
       const woke = this.nextEvent(room.id, deadline - Date.now(), signal)
-      const messages = await this.drainUnread(agent)
+      const messages = await this.drainUnread(agent, undefined, true, signal)
       if (messages.length > 0 || Date.now() >= deadline || signal?.aborted) {
         woke.cancel()
         return unreadResult(room.id, messages)
+      }
+      // Nothing to read is also what a removed agent sees: tell it apart before sleeping.
+      if (!(await this.store.existingAgents([agent.id])).has(agent.id)) {
+        woke.cancel()
+        throw errors.invalidToken()
       }
       await woke.promise
     }
@@ -379,11 +389,15 @@ export class RoomService {
     return { promise, cancel }
   }
 
-  /** All unread messages (paged, never truncated); moves the cursor unless `move` is false. */
-  async drainUnread(agent: { id: string; roomId: string }, upTo?: number, move = true): Promise<WireMessage[]> {
+  /**
+   * All unread messages (paged, never truncated); moves the cursor unless `move` is false. With `signal`,
+   * no page is read once it has aborted.
+   */
+  async drainUnread(agent: { id: string; roomId: string }, upTo?: number, move = true, signal?: AbortSignal): Promise<WireMessage[]> {
     const out: WireMessage[] = []
     let after: number | undefined
     for (;;) {
+      if (signal?.aborted) return out
       const { messages, more } = await this.store.readUnread(agent, { upTo, after, limit: UNREAD_PAGE, move })
       out.push(...messages.map(toWire))
       if (!more) return out
