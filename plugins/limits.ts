@@ -1,21 +1,51 @@
+import { createHash } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
+import { clientAddress } from '../lib/net/client-address.ts'
+import { RecentSet } from '../lib/recent-set.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Which client identities the rate limiter may count apart from their address. */
+    clientIds: ClientIds
+  }
+}
 
 const JSON_RPC_PATHS = /^\/(a2a|mcp)(\/|\?|$)/
+/** Verified agentTokens remembered; beyond this the least recently used fall back to their address until seen again. */
+const KNOWN_TOKENS = 50_000
+const KNOWN_TOKEN_MS = 15 * 60_000
 
-/** Who a request counts against: its agentToken or MCP session when it has one, else its IP. */
-function clientKey(req: FastifyRequest): string {
-  const query = req.query as Record<string, unknown> | undefined
-  if (typeof query?.agentToken === 'string') return `token:${query.agentToken}`
-  const session = req.headers['mcp-session-id']
-  if (typeof session === 'string') return `mcp:${session}`
-  const body = typeof req.body === 'string' ? safeParse(req.body) : req.body
-  const token = (body as any)?.params?.message?.metadata?.agentToken
-  if (typeof token === 'string') return `token:${token}`
-  return `ip:${req.ip}`
+/**
+ * A token or session id gets a bucket of its own only once it is known to exist: every check here is in memory, so
+ * made-up ones are charged to their address before any handler looks them up in the database.
+ */
+export class ClientIds {
+  private readonly tokens = new RecentSet(KNOWN_TOKENS, KNOWN_TOKEN_MS)
+  /** Set by the MCP routes: whether a session id is live on this instance. */
+  liveSession: (id: string) => boolean = () => false
+
+  tokenSeen(digest: string): void {
+    this.tokens.add(digest)
+  }
+
+  /** The token's digest if it was issued or verified lately, else null. */
+  knownToken(token: string): string | null {
+    const digest = createHash('sha256').update(token, 'utf8').digest('hex')
+    return this.tokens.has(digest) ? digest : null
+  }
+}
+
+const parsed = new WeakMap<FastifyRequest, unknown>()
+
+/** The request's JSON body, parsed once (A2A reads its body as text). */
+function jsonBody(req: FastifyRequest): unknown {
+  if (typeof req.body !== 'string') return req.body
+  if (!parsed.has(req)) parsed.set(req, safeParse(req.body))
+  return parsed.get(req)
 }
 
 function safeParse(s: string): unknown {
@@ -26,9 +56,55 @@ function safeParse(s: string): unknown {
   }
 }
 
+/** Every agentToken the request carries, in the places the surfaces read them from. */
+function tokensOf(req: FastifyRequest): string[] {
+  const out: string[] = []
+  const query = req.query as Record<string, unknown> | undefined
+  if (typeof query?.agentToken === 'string') out.push(query.agentToken)
+  const auth = req.headers.authorization
+  const bearer = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null
+  if (bearer) out.push(bearer[1])
+  const basic = auth ? /^Basic\s+(\S+)$/i.exec(auth) : null
+  if (basic) {
+    const pair = Buffer.from(basic[1], 'base64').toString('utf8')
+    if (pair.includes(':')) out.push(pair.slice(pair.indexOf(':') + 1))
+  }
+  if (req.method === 'POST' && JSON_RPC_PATHS.test(req.url)) {
+    const body = jsonBody(req)
+    const first = Array.isArray(body) ? body[0] : body
+    const token = (first as any)?.params?.message?.metadata?.agentToken
+    if (typeof token === 'string') out.push(token)
+  }
+  return out
+}
+
 /** Rate limits per client, and 503s before the process is overwhelmed. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    const ids = new ClientIds()
+    app.decorate('clientIds', ids)
+    if (app.hasDecorator('rooms')) app.rooms.onTokenSeen((digest) => ids.tokenSeen(digest))
+
+    /** Who a request counts against: a known agentToken or live MCP session, else its address. */
+    const clientKey = (req: FastifyRequest): string => {
+      for (const token of tokensOf(req)) {
+        const digest = ids.knownToken(token)
+        if (digest) return `token:${digest}`
+      }
+      const session = req.headers['mcp-session-id']
+      if (typeof session === 'string' && ids.liveSession(session)) return `mcp:${session}`
+      return `ip:${clientAddress(req.ip)}`
+    }
+
+    const refusal = (req: FastifyRequest, max: number, ttlSeconds: number) => {
+      const message = `Rate limit exceeded: at most ${max} requests per ${config.rateLimitWindowSeconds} s, retry in ${ttlSeconds} s`
+      // A2A and MCP clients read JSON-RPC errors; the status stays 429 with Retry-After.
+      if (JSON_RPC_PATHS.test(req.url)) {
+        return { statusCode: 429, message: `Error: ${message}`, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } }
+      }
+      return { statusCode: 429, error: 'Too Many Requests', message }
+    }
+
     if (config.rateLimitMax > 0) {
       await app.register(rateLimit, {
         global: true,
@@ -36,14 +112,25 @@ export default fp<{ config: Config }>(
         max: config.rateLimitMax,
         timeWindow: config.rateLimitWindowSeconds * 1000,
         keyGenerator: clientKey,
-        errorResponseBuilder: (req, ctx) => {
-          const message = `Rate limit exceeded: at most ${ctx.max} requests per ${Math.round(ctx.ttl / 1000) || config.rateLimitWindowSeconds} s, retry in ${ctx.after}`
-          // A2A and MCP clients read JSON-RPC errors; the status stays 429 with Retry-After.
-          if (JSON_RPC_PATHS.test(req.url)) {
-            return { statusCode: 429, message: `Error: ${message}`, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } }
-          }
-          return { statusCode: 429, error: 'Too Many Requests', message }
-        },
+        errorResponseBuilder: (req, ctx) => refusal(req, ctx.max, Math.max(1, Math.ceil(ctx.ttl / 1000))),
+      })
+      // The hook above charged a request once; a JSON-RPC batch is charged once more per further element.
+      const charge = app.createRateLimit()
+      const chargeBatch = async (req: FastifyRequest, reply: FastifyReply) => {
+        if (req.method !== 'POST' || !JSON_RPC_PATHS.test(req.url)) return
+        const body = jsonBody(req)
+        if (!Array.isArray(body)) return
+        for (let i = 1; i < body.length; i++) {
+          const r = await charge(req)
+          if (r.isAllowed || !r.isExceeded) continue
+          reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', 0)
+          reply.header('x-ratelimit-reset', r.ttlInSeconds).header('retry-after', r.ttlInSeconds)
+          throw refusal(req, r.max, Math.max(1, r.ttlInSeconds))
+        }
+      }
+      app.addHook('onRoute', (route) => {
+        if (route.config?.rateLimit === false) return
+        route.preHandler = [...(Array.isArray(route.preHandler) ? route.preHandler : route.preHandler ? [route.preHandler] : []), chargeBatch]
       })
     }
     await app.register(underPressure, {

@@ -1,8 +1,8 @@
-import type { IncomingMessage } from 'node:http'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ACTIONS, docsText } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { isStoreUnavailable } from '../../lib/errors.ts'
+import { clientAddress } from '../../lib/net/client-address.ts'
 import { originGuard } from './guard.ts'
 import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
@@ -22,18 +22,6 @@ const rpcError = (reply: FastifyReply, status: number, code: number, message: st
 const isInitialize = (body: unknown): boolean =>
   Array.isArray(body) ? body.some(isInitialize) : (body as { method?: unknown } | null)?.method === 'initialize'
 
-/** Replaces a request header on the raw request, where the SDK transport reads it. */
-function setRawHeader(raw: IncomingMessage, name: string, value: string | null) {
-  if (value === null) delete raw.headers[name]
-  else raw.headers[name] = value
-  const out: string[] = []
-  for (let i = 0; i < raw.rawHeaders.length; i += 2) {
-    if (raw.rawHeaders[i].toLowerCase() !== name) out.push(raw.rawHeaders[i], raw.rawHeaders[i + 1])
-  }
-  if (value !== null) out.push(name, value)
-  raw.rawHeaders.splice(0, raw.rawHeaders.length, ...out)
-}
-
 /** MCP over Streamable HTTP at /mcp: one SDK server + transport per session, sessions kept in the database. */
 const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
@@ -43,8 +31,10 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     log: app.log,
     idleMs: config.mcpSessionIdleSeconds * 1000,
     instructions: INSTRUCTIONS,
+    maxPerAddress: config.maxMcpSessionsPerIp,
   })
   app.metrics.provide('mcpSessions', () => registry.sessions.size)
+  if (app.hasDecorator('clientIds')) app.clientIds.liveSession = (id) => registry.sessions.has(id)
 
   app.addHook('onRequest', originGuard(config))
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -72,19 +62,19 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const given = req.headers['mcp-session-id']
     const id = Array.isArray(given) ? given[0] : given
     let session
-    if (req.method === 'POST' && isInitialize(req.body)) {
+    const created = req.method === 'POST' && isInitialize(req.body)
+    if (created) {
       // The session is stored from inside the SDK, which would report a database outage as a parse error.
       await app.store.ping()
-      session = await registry.initializing()
-    } else if (id) {
-      session = await registry.find(id)
+      session = await registry.initializing(clientAddress(req.ip))
       if (!session) {
-        if (req.method === 'DELETE') return rpcError(reply, 404, -32001, 'Session not found')
-        // Stale session recovery: a fresh session under a new id, which the response carries.
-        session = await registry.fresh(id)
-        setRawHeader(req.raw, 'mcp-session-id', session.id)
-        setRawHeader(req.raw, 'last-event-id', null)
+        const max = config.maxMcpSessionsPerIp
+        return rpcError(reply, 429, -32000, `Too many MCP sessions from this address: at most ${max} live sessions (per instance); end unused ones with DELETE /mcp`)
       }
+    } else if (id) {
+      // Only `initialize` creates a session: an unknown id stores nothing, and the client starts over (MCP spec).
+      session = await registry.find(id)
+      if (!session) return rpcError(reply, 404, -32001, 'Session not found: it ended or expired. Start a new session: send initialize without an Mcp-Session-Id header')
     } else {
       return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required')
     }
@@ -109,6 +99,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       } else reply.raw.destroy()
     } finally {
       if (stream) session.streams--
+      if (created) registry.settle(session)
     }
   }
 

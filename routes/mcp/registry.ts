@@ -19,14 +19,17 @@ export interface RegistryOptions {
   log: FastifyBaseLogger
   idleMs: number
   instructions: string
+  /** Sessions one client address may hold in memory on this instance; 0: no limit. */
+  maxPerAddress: number
 }
 
 /** Every MCP session of this plugin instance: creation, restore from the database, expiry, shutdown. */
 export class SessionRegistry {
   readonly sessions = new Map<string, McpSession>()
   private readonly restoring = new Map<string, Promise<McpSession | null>>()
-  /** Unknown ids already given a fresh session, so a client's GET and POST land in the same one. */
-  private readonly replaced = new Map<string, { id: string; at: number }>()
+  /** Sessions created here, by the client address that created them, while they are in memory. */
+  private readonly owner = new WeakMap<McpSession, string>()
+  private readonly perAddress = new Map<string, number>()
   private readonly store: SessionStore
   private readonly events: EventLog
   private readonly fanout: Fanout
@@ -49,10 +52,41 @@ export class SessionRegistry {
     return this.opts.service.clock().getTime()
   }
 
-  /** A session for an `initialize` request: registered and persisted once the transport accepts it. */
-  async initializing(): Promise<McpSession> {
-    const id = randomUUID()
-    return this.build(id, emptyState(), false)
+  /**
+   * A session for an `initialize` request from `address`: registered and persisted once the transport accepts it
+   * (`settle` after the request). Null when the address holds its maximum already.
+   */
+  async initializing(address: string): Promise<McpSession | null> {
+    const held = this.perAddress.get(address) ?? 0
+    if (this.opts.maxPerAddress > 0 && held >= this.opts.maxPerAddress) return null
+    this.perAddress.set(address, held + 1)
+    let session: McpSession
+    try {
+      session = await this.build(randomUUID(), emptyState(), false)
+    } catch (err) {
+      this.release(address)
+      throw err
+    }
+    this.owner.set(session, address)
+    return session
+  }
+
+  /** After its `initialize` request: a session the transport did not accept frees its address's place. */
+  settle(session: McpSession): void {
+    if (this.sessions.get(session.id) !== session) this.disown(session)
+  }
+
+  private disown(session: McpSession): void {
+    const address = this.owner.get(session)
+    if (address === undefined) return
+    this.owner.delete(session)
+    this.release(address)
+  }
+
+  private release(address: string): void {
+    const held = (this.perAddress.get(address) ?? 1) - 1
+    if (held > 0) this.perAddress.set(address, held)
+    else this.perAddress.delete(address)
   }
 
   /** The live or stored session with this id; null if unknown or expired. */
@@ -85,21 +119,6 @@ export class SessionRegistry {
     return session
   }
 
-  /** A new, already initialised session for a client whose session id (`staleId`) we do not know. */
-  async fresh(staleId: string): Promise<McpSession> {
-    const prior = this.replaced.get(staleId)
-    if (prior) {
-      const again = await this.find(prior.id)
-      if (again) return again
-    }
-    const id = randomUUID()
-    this.replaced.set(staleId, { id, at: this.now() })
-    const session = await this.build(id, emptyState(), true)
-    await this.store.insert(id, session.state, new Date(this.now()))
-    this.sessions.set(id, session)
-    return session
-  }
-
   private async build(id: string, state: SessionState, restored: boolean): Promise<McpSession> {
     const session = new McpSession(id, sessionKey(id), state, this.now())
     session.transport = new StreamableHTTPServerTransport({
@@ -126,6 +145,7 @@ export class SessionRegistry {
     session.closed = true
     session.abort.abort()
     this.fanout.detach(session)
+    this.disown(session)
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id)
   }
 
@@ -180,7 +200,6 @@ export class SessionRegistry {
   async sweep(): Promise<void> {
     if (this.closing) return
     const now = this.now()
-    for (const [stale, r] of this.replaced) if (now - r.at > MEMORY_IDLE_MS) this.replaced.delete(stale)
     const seen: string[] = []
     for (const s of [...this.sessions.values()]) {
       if (s.streams > 0) s.lastSeen = now

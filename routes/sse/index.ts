@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { isUuid } from '../../lib/ids.ts'
+import { clientAddress } from '../../lib/net/client-address.ts'
 import { normalizeRoomName } from '../../lib/rooms/names.ts'
 import { Hub } from './hub.ts'
 import { SseStream } from './stream.ts'
@@ -29,8 +30,11 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
 
   const hub = new Hub(app.store, app.events, (err) => app.log.error({ err }, 'sse fan-out read failed'))
   const open = new Set<SseStream>()
+  /** Open spectator streams by client address. */
+  const spectators = new Map<string, number>()
   app.metrics.provide('sseStreams', () => open.size)
-  // An agent that left or was kicked loses its stream within one ping interval.
+  // Kicks and leaves cut streams at once (the hub sees their notices); this catches what has no notice, such as
+  // a room deleted for idleness, within one ping interval.
   const sweep = setInterval(async () => {
     const agents = [...open].filter((s) => s.agentId !== null)
     if (agents.length === 0) return
@@ -98,6 +102,14 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     '/api/rooms/:room/stream',
     { sse: { kind: 'only', heartbeat: false } },
     async (req, reply) => {
+      // Spectators need no credentials, so their streams are counted per client address instead.
+      const address = clientAddress(req.ip)
+      const max = config.maxSseStreamsPerIp
+      const held = spectators.get(address) ?? 0
+      if (max > 0 && held >= max) {
+        return fail(reply, 429, 'RATE_LIMITED', `Too many open spectator streams from this address: at most ${max} (per instance)`)
+      }
+      spectators.set(address, held + 1)
       const header = req.headers['x-room-password']
       const password = req.query.password || (typeof header === 'string' ? header : undefined)
       try {
@@ -108,6 +120,10 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
         if (e.code === 'ROOM_NOT_FOUND') return fail(reply, 404, e.code, e.message)
         const given = Boolean(password) || req.params.room.includes(':')
         return fail(reply, given ? 403 : 401, e.code, given ? e.message : 'This room is password-protected')
+      } finally {
+        const left = (spectators.get(address) ?? 1) - 1
+        if (left > 0) spectators.set(address, left)
+        else spectators.delete(address)
       }
     },
   )

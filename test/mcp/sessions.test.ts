@@ -6,8 +6,6 @@ import { buildApp } from '../../app.ts'
 import { a2a, DATABASE_URL, startApp, testConfig, uniq } from '../helpers.ts'
 import { connect, post, rawSession, rawTool, request, sseReader, text } from './helpers.ts'
 
-const NOT_JOINED = 'Error: Not joined to any room. Call joinRoom first.'
-
 async function freePort(): Promise<number> {
   const s = createServer()
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
@@ -90,26 +88,29 @@ test('a session moves to another instance sharing the database', { skip: !DATABA
   assert.equal(moved.transport.sessionId, sid)
 })
 
-test('an unknown session id gets a fresh session transparently; the response carries the new id', async (t) => {
+test('an unknown session id gets 404 telling the client to initialize again, and nothing is stored', async (t) => {
   const srv = await startApp(t)
   const stale = crypto.randomUUID()
   const c = await connect(t, srv.url, { sessionId: stale })
-  const r = await c.call('sendMessage', { text: 'x' })
-  assert.equal(text(r), NOT_JOINED)
-  const fresh = c.transport.sessionId!
-  assert.notEqual(fresh, stale)
-  const created = await c.call('createRoom', { agentName: 'alice', name: uniq() })
-  assert.ok(!created.isError)
-  assert.equal(c.transport.sessionId, fresh)
-  assert.ok(!(await c.call('sendMessage', { text: 'now joined' })).isError)
+  await assert.rejects(c.call('sendMessage', { text: 'x' }), /Session not found/)
+  // what the MCP spec has a client do on 404: initialize a new session, which works at once
+  const again = await connect(t, srv.url)
+  assert.notEqual(again.transport.sessionId, stale)
+  assert.ok(!(await again.call('createRoom', { agentName: 'alice', name: uniq() })).isError)
+  assert.ok(!(await again.call('sendMessage', { text: 'now joined' })).isError)
 
-  // raw: the same stale id maps to the same fresh session (a client's GET and POST stay together)
+  // raw: POST and GET with an unknown id get 404 and no session id, however often they come
   const other = crypto.randomUUID()
-  const r1 = await post(srv.url, request('tools/list'), { 'mcp-session-id': other })
-  assert.equal(r1.res.status, 200)
-  assert.ok(r1.sessionId && r1.sessionId !== other)
-  const r2 = await post(srv.url, request('tools/list'), { 'mcp-session-id': other })
-  assert.equal(r2.sessionId, r1.sessionId)
+  for (let i = 0; i < 2; i++) {
+    const r = await post(srv.url, request('tools/list'), { 'mcp-session-id': other })
+    assert.equal(r.res.status, 404)
+    assert.equal(r.sessionId, null)
+    assert.equal(r.messages[0].error.code, -32001)
+    assert.match(r.messages[0].error.message, /send initialize without an Mcp-Session-Id header/)
+  }
+  const stream = await fetch(`${srv.url}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': other } })
+  assert.equal(stream.status, 404)
+  await stream.arrayBuffer()
 })
 
 test('DELETE /mcp ends the session and forgets it', async (t) => {
@@ -121,8 +122,8 @@ test('DELETE /mcp ends the session and forgets it', async (t) => {
   const rows = await srv.app.db.query('SELECT count(*)::int AS n FROM mcp_sessions')
   assert.equal(rows[0].n, DATABASE_URL ? rows[0].n : 0)
   const r = await rawTool(srv.url, sid, 'sendMessage', { text: 'x' })
-  assert.notEqual(r.sessionId, sid)
-  assert.equal(r.result.content[0].text, NOT_JOINED)
+  assert.equal(r.res.status, 404)
+  assert.equal(r.error.code, -32001)
   const gone = await fetch(`${srv.url}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': crypto.randomUUID() } })
   assert.equal(gone.status, 404)
   await gone.body?.cancel()
@@ -139,8 +140,8 @@ test('idle sessions expire', async (t) => {
   assert.equal(kept.result.isError, undefined)
   now += 61_000
   const expired = await rawTool(srv.url, sid, 'sendMessage', { text: 'x' })
-  assert.notEqual(expired.sessionId, sid)
-  assert.equal(expired.result.content[0].text, NOT_JOINED)
+  assert.equal(expired.res.status, 404)
+  assert.equal(expired.sessionId, null)
 })
 
 test('Origin and Host validation', async (t) => {
