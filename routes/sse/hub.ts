@@ -1,4 +1,5 @@
 import type { EventBus, RoomEvent } from '../../lib/events.ts'
+import { removalIn } from '../../lib/rooms/removal.ts'
 import { toWire } from '../../lib/rooms/wire.ts'
 import type { MessageRecord, Store } from '../../lib/store.ts'
 
@@ -11,8 +12,12 @@ export interface Frame {
 }
 
 export interface Subscriber {
+  /** The agent whose view this is; null for a spectator. */
+  readonly agentId: string | null
   /** Called in seq order for every message of the room (the subscriber decides what it may see). */
   offer(frame: Frame): void
+  /** Its agent was kicked or left: nothing more is offered, and it ends. */
+  cut(): void
 }
 
 export const PAGE = 500
@@ -98,11 +103,14 @@ export class Hub {
       while (feed.heard > feed.fetched && this.feeds.get(roomId) === feed) {
         const rows = await this.store.readRoom(roomId, feed.fetched, PAGE)
         if (rows.length === 0) break
+        const removal = await removalIn(this.store, rows, [...feed.subs].map((s) => s.agentId))
+        const removed = (sub: Subscriber) => removal !== null && sub.agentId !== null && removal.gone.has(sub.agentId)
         for (const m of rows) {
           const frame = toFrame(m)
-          for (const sub of feed.subs) sub.offer(frame)
+          for (const sub of feed.subs) if (!(removed(sub) && m.seq >= removal!.seq)) sub.offer(frame)
         }
         feed.fetched = rows.at(-1)!.seq
+        for (const sub of [...feed.subs]) if (removed(sub)) sub.cut()
       }
     } catch (err) {
       this.onError(err)

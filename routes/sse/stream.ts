@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
+import { removalIn, stillMember } from '../../lib/rooms/removal.ts'
 import type { Store } from '../../lib/store.ts'
 import { PAGE, toFrame, type Frame, type Hub, type Subscriber } from './hub.ts'
 
@@ -73,7 +74,12 @@ export class SseStream implements Subscriber {
     this.write(frame.text)
   }
 
-  /** Ends the stream (shutdown). */
+  /** Its agent was kicked or left (seen by the hub): closed at once. */
+  cut(): void {
+    this.end()
+  }
+
+  /** Ends the stream (shutdown, removal). */
   end(): void {
     if (this.closed) return
     this.stop()
@@ -86,11 +92,15 @@ export class SseStream implements Subscriber {
   }
 
   private async replay() {
+    const agent = this.opts.agentId ? { id: this.opts.agentId, roomId: this.opts.roomId } : null
+    // Removed between its authentication and joining the hub: later removals reach the hub as notices.
+    if (agent && !(await stillMember(this.store, agent.id))) return this.end()
     for (;;) {
-      const agent = this.opts.agentId ? { id: this.opts.agentId, roomId: this.opts.roomId } : null
       const rows = await this.store.readAfter(agent, this.opts.roomId, this.lastSent, PAGE)
+      const removal = agent ? await removalIn(this.store, rows, [agent.id]) : null
       for (const m of rows) {
         if (this.closed) return
+        if (removal && m.seq >= removal.seq) return this.end()
         this.lastSent = m.seq
         // Replay is pulled, so it can wait for the client instead of dropping it.
         if (!this.raw.write(toFrame(m).text) && this.raw.writableLength > this.opts.bufferBytes) {
