@@ -45,17 +45,21 @@ export function newCommits(odb: ObjectStore, tip: string, exclude: string[], lim
   return { ids, more: false }
 }
 
-/** One line per updated ref, e.g. `Git push to main — 2 commit(s): Fix x; Add y`. */
-export function summarizePush(odb: ObjectStore, updates: AppliedUpdate[], refsBefore: string[]): string {
+/**
+ * One line per updated ref, e.g. `Git push to main — 2 commit(s): Fix x; Add y`, or with the agent whose
+ * token made the push: `Git push to main by alice — 2 commit(s): …`, `Git push by alice: deleted branch x`.
+ */
+export function summarizePush(odb: ObjectStore, updates: AppliedUpdate[], refsBefore: string[], by?: string): string {
   const lines: string[] = []
+  const agent = by ? ` by ${by}` : ''
   for (const u of updates) {
     const short = u.name.replace(/^refs\/(heads|tags)\//, '')
     if (u.new === ZERO_OID) {
-      lines.push(`Git push: deleted ${u.name.startsWith('refs/tags/') ? 'tag' : 'branch'} ${short}`)
+      lines.push(`Git push${agent}: deleted ${u.name.startsWith('refs/tags/') ? 'tag' : 'branch'} ${short}`)
       continue
     }
     if (!u.name.startsWith('refs/heads/')) {
-      lines.push(`Git push: ${u.name.startsWith('refs/tags/') ? 'tag' : 'ref'} ${short}`)
+      lines.push(`Git push${agent}: ${u.name.startsWith('refs/tags/') ? 'tag' : 'ref'} ${short}`)
       continue
     }
     const exclude = u.old === ZERO_OID ? refsBefore : [u.old]
@@ -63,7 +67,7 @@ export function summarizePush(odb: ObjectStore, updates: AppliedUpdate[], refsBe
     const subjects = ids.slice(0, 3).map((id) => commitSubject(odb.read(id)!.data))
     const rest = more || ids.length > 3 ? ' …' : ''
     const count = more ? `${ids.length}+` : `${ids.length}`
-    lines.push(`Git push to ${short} — ${count} commit(s)${subjects.length ? `: ${subjects.join('; ')}${rest}` : ''}`)
+    lines.push(`Git push to ${short}${agent} — ${count} commit(s)${subjects.length ? `: ${subjects.join('; ')}${rest}` : ''}`)
   }
   return lines.join('\n')
 }

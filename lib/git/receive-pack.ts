@@ -1,9 +1,9 @@
-// receive-pack over stateless RPC: commands, pack validation and storage, CAS ref updates, report-status.
+// receive-pack over stateless RPC: commands, pack validation in quarantine, push rules, CAS ref updates, report-status.
 import { randomBytes } from 'node:crypto'
-import { createWriteStream, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { band, FLUSH, pkt, PktReader, ProtocolError, text } from './pktline.ts'
+import { band, FLUSH, pkt, PktReader, ProtocolError } from './pktline.ts'
 import { indexPack, PackError, DEFAULT_LIMITS } from './index-pack.ts'
 import type { IndexedPack, PackLimits } from './index-pack.ts'
 import { writeIndex } from './pack-index.ts'
@@ -12,6 +12,11 @@ import { headTarget, listRefs, readRef, setHead, updateRefs, validRefName } from
 import type { RefUpdate } from './refs.ts'
 import type { Repo } from './repo.ts'
 import { isOid, ZERO_OID } from './objects.ts'
+import { ObjectStore } from './odb.ts'
+import { objectType } from './object-type.ts'
+import { isAncestor } from './ancestry.ts'
+import { classify, CREDENTIALS_HINT, refusal, targetRefusal } from './push-rules.ts'
+import type { Change, Pusher } from './push-rules.ts'
 import type { AppliedUpdate } from './push-summary.ts'
 
 export interface ReceiveOptions {
@@ -20,15 +25,30 @@ export interface ReceiveOptions {
   limits?: PackLimits
   /** Called after refs moved, with the successful updates and the ref tips before the push. */
   onPushed?: (updates: AppliedUpdate[], refsBefore: string[]) => void | Promise<void>
+  /** The agent behind the request's credentials; absent or null: anonymous (or the room password). */
+  pusher?: Pusher | null
+  /**
+   * The client sent no credentials and can send this request again: a push that only an agent may make
+   * throws CredentialsRequired (answered with a 401 challenge) instead of being refused.
+   */
+  mayChallenge?: boolean
+}
+
+/** Thrown before any output when the push needs an agent and the client may still send credentials. */
+export class CredentialsRequired extends Error {
+  constructor() {
+    super(`Rewriting or deleting refs needs an agent of the room ${CREDENTIALS_HINT}`)
+  }
 }
 
 interface Command extends RefUpdate {
   error?: string
+  change?: Change
 }
 
-/** Streams the pack part of the request into a temporary file. */
-async function savePack(repo: Repo, source: AsyncIterable<Buffer>): Promise<{ path: string; size: number }> {
-  const path = join(repo.odb.packDir, `tmp_pack_${randomBytes(8).toString('hex')}`)
+/** Streams the pack part of the request into a temporary file in `dir`. */
+async function savePack(dir: string, source: AsyncIterable<Buffer>): Promise<{ path: string; size: number }> {
+  const path = join(dir, `tmp_pack_${randomBytes(8).toString('hex')}`)
   const out = createWriteStream(path)
   let size = 0
   try {
@@ -57,19 +77,91 @@ function checkPack(repo: Repo, tmp: string, limits: PackLimits): IndexedPack | n
   }
 }
 
-/** Moves a validated pack and its new index into objects/pack. */
-function installPack(repo: Repo, tmp: string, indexed: IndexedPack): void {
-  const name = join(repo.odb.packDir, `pack-${indexed.checksum.toString('hex')}`)
-  if (existsSync(`${name}.idx`)) return
+const packName = (indexed: IndexedPack) => `pack-${indexed.checksum.toString('hex')}`
+
+/**
+ * Gives a validated pack its index inside the quarantine directory (a private object store, like C git's
+ * incoming objects): readable for the push rules, invisible to every other request until installed.
+ */
+function quarantine(dir: string, tmp: string, indexed: IndexedPack): ObjectStore {
+  const name = join(dir, 'pack', packName(indexed))
+  writeFileSync(`${name}.idx`, writeIndex(indexed.entries, indexed.checksum))
   renameSync(tmp, `${name}.pack`)
-  writeFileSync(`${name}.idx.tmp`, writeIndex(indexed.entries, indexed.checksum))
-  renameSync(`${name}.idx.tmp`, `${name}.idx`)
+  const odb = new ObjectStore(dir)
+  odb.refresh()
+  return odb
+}
+
+/** Moves a quarantined pack and its index into objects/pack (the index last: it makes the pack visible). */
+function installPack(repo: Repo, dir: string, indexed: IndexedPack): void {
+  const name = join(repo.odb.packDir, packName(indexed))
+  if (existsSync(`${name}.idx`)) return
+  const from = join(dir, 'pack', packName(indexed))
+  renameSync(`${from}.pack`, `${name}.pack`)
+  renameSync(`${from}.idx`, `${name}.idx`)
   repo.odb.refresh()
 }
 
 function report(lines: string[], sideband: boolean): Buffer {
   const body = Buffer.concat([...lines.map((l) => pkt(`${l}\n`)), FLUSH])
   return sideband ? Buffer.concat([...band(1, body), FLUSH]) : body
+}
+
+interface Pending {
+  indexed: IndexedPack | null
+  /** The quarantined pack's object store (null when the push brought no objects). */
+  staged: ObjectStore | null
+  incoming: string
+  atomic: boolean
+  pusher: Pusher | null
+  opts: ReceiveOptions
+}
+
+/** Checks every command against the objects and the push rules, then moves the refs that pass. */
+async function applyCommands(repo: Repo, commands: Command[], p: Pending): Promise<{ applied: AppliedUpdate[]; refsBefore: string[] }> {
+  const { indexed, staged, pusher } = p
+  const applied: AppliedUpdate[] = []
+  const read = (oid: string) => staged?.read(oid) ?? repo.odb.read(oid)
+  for (const c of commands) {
+    if (!validRefName(c.name)) c.error = 'funny refname'
+    else if (c.new !== ZERO_OID && !indexed?.objects.has(c.new) && !repo.odb.has(c.new)) c.error = 'missing necessary objects'
+    else if (c.new !== ZERO_OID) c.error = targetRefusal(c.name, indexed?.objects.get(c.new) ?? objectType(repo.odb, c.new)) ?? undefined
+    if (!c.error) c.change = classify(c.name, c.old, c.new, () => isAncestor(read, c.old, c.new))
+  }
+  // The rules decide again under the lock; this first look only tells whether to ask for credentials.
+  if (!pusher && p.opts.mayChallenge) {
+    const head = headTarget(repo.dir)
+    const refused = commands.some((c) => !c.error && (readRef(repo.dir, c.name) ?? ZERO_OID) === c.old && refusal(c.name, c.change!, null, head))
+    if (refused) throw new CredentialsRequired()
+  }
+
+  const refsBefore = listRefs(repo.dir).map((x) => x.oid)
+  await p.opts.withLock(async () => {
+    const head = headTarget(repo.dir)
+    for (const c of commands) {
+      if (c.error) continue
+      if ((readRef(repo.dir, c.name) ?? ZERO_OID) !== c.old) c.error = 'stale info'
+      else c.error = refusal(c.name, c.change!, pusher, head) ?? undefined
+    }
+    const todo = commands.filter((c) => !c.error)
+    if (p.atomic && todo.length < commands.length) {
+      for (const c of todo) c.error = 'atomic push failed'
+      return
+    }
+    if (!todo.length) return
+    // Objects are kept only when some ref will point at them, and stored before any ref does.
+    if (indexed) installPack(repo, p.incoming, indexed)
+    const results = updateRefs(repo.dir, todo, p.atomic)
+    todo.forEach((c, i) => {
+      if (results[i]) c.error = results[i]!
+      else applied.push({ name: c.name, old: c.old, new: c.new })
+    })
+    if (!readRef(repo.dir, head)) {
+      const branch = applied.find((u) => u.name.startsWith('refs/heads/') && u.new !== ZERO_OID)
+      if (branch) setHead(repo.dir, branch.name)
+    }
+  })
+  return { applied, refsBefore }
 }
 
 export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts: ReceiveOptions): AsyncGenerator<Buffer> {
@@ -95,55 +187,36 @@ export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts
   const sideband = caps.includes('side-band-64k')
   const wantsReport = caps.includes('report-status') || caps.includes('report-status-v2')
   const atomic = caps.includes('atomic')
+  const pusher = opts.pusher ?? null
 
   let unpack = 'ok'
-  let tmp: string | null = null
-  let indexed: IndexedPack | null = null
+  let refsBefore: string[] = []
+  let applied: AppliedUpdate[] = []
+  const incoming = join(repo.odb.dir, `incoming-${randomBytes(8).toString('hex')}`)
+  let staged: ObjectStore | null = null
   try {
+    let indexed: IndexedPack | null = null
     if (commands.some((c) => c.new !== ZERO_OID)) {
       try {
-        const saved = await savePack(repo, r.rest())
-        tmp = saved.path
+        mkdirSync(join(incoming, 'pack'), { recursive: true })
+        const saved = await savePack(join(incoming, 'pack'), r.rest())
         if (!saved.size) throw new PackError('missing pack')
-        indexed = checkPack(repo, tmp, opts.limits ?? DEFAULT_LIMITS)
+        indexed = checkPack(repo, saved.path, opts.limits ?? DEFAULT_LIMITS)
+        if (indexed) staged = quarantine(incoming, saved.path, indexed)
       } catch (err) {
         unpack = err instanceof Error ? err.message.replace(/\s+/g, ' ') : 'failed'
       }
     } else for await (const _ of r.rest()) continue // drain: deletes carry no pack
-    for (const c of commands) {
-      if (!validRefName(c.name)) c.error = 'funny refname'
-      else if (c.new !== ZERO_OID && !indexed?.objects.has(c.new) && !repo.odb.has(c.new)) c.error = 'missing necessary objects'
-    }
-    // Objects are kept only when some ref can point at them.
-    const usable = atomic ? commands.every((c) => !c.error) : commands.some((c) => !c.error)
-    if (unpack === 'ok' && indexed && usable) installPack(repo, tmp!, indexed)
+    if (unpack !== 'ok') for (const c of commands) c.error = 'unpacker error'
+    else ({ applied, refsBefore } = await applyCommands(repo, commands, { indexed, staged, incoming, atomic, pusher, opts }))
   } finally {
-    if (tmp) rmSync(tmp, { force: true })
+    staged?.close()
+    rmSync(incoming, { recursive: true, force: true })
   }
 
-  if (unpack !== 'ok') {
-    if (wantsReport) yield report([`unpack ${unpack}`, ...commands.map((c) => `ng ${c.name} unpacker error`)], sideband)
-    return
+  if (wantsReport) {
+    const lines = commands.map((c) => (c.error ? `ng ${c.name} ${c.error}` : `ok ${c.name}`))
+    yield report([`unpack ${unpack}`, ...lines], sideband)
   }
-  const refsBefore = listRefs(repo.dir).map((x) => x.oid)
-  const applied: AppliedUpdate[] = []
-  await opts.withLock(async () => {
-    const todo = commands.filter((c) => !c.error)
-    if (atomic && todo.length < commands.length) {
-      for (const c of todo) c.error = 'atomic push failed'
-      return
-    }
-    const results = updateRefs(repo.dir, todo, atomic)
-    todo.forEach((c, i) => {
-      if (results[i]) c.error = results[i]!
-      else applied.push({ name: c.name, old: c.old, new: c.new })
-    })
-    const head = headTarget(repo.dir)
-    if (!readRef(repo.dir, head)) {
-      const branch = applied.find((u) => u.name.startsWith('refs/heads/') && u.new !== ZERO_OID)
-      if (branch) setHead(repo.dir, branch.name)
-    }
-  })
-  if (wantsReport) yield report(['unpack ok', ...commands.map((c) => (c.error ? `ng ${c.name} ${c.error}` : `ok ${c.name}`))], sideband)
   if (applied.length && opts.onPushed) await opts.onPushed(applied, refsBefore)
 }

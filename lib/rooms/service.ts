@@ -37,6 +37,10 @@ export interface Result<D> {
   contextId?: string
 }
 
+export type GitAccess =
+  | { ok: true; roomId: string; agent: { name: string; admin: boolean } | null }
+  | { ok: false; reason: 'not-found' | 'auth-required' | 'forbidden' | 'bad-token' }
+
 export interface Authed {
   agent: AgentRecord
   room: RoomRecord
@@ -413,20 +417,30 @@ export class RoomService {
     await this.publish(roomId, posted)
   }
 
-  /** Git access to a room by name or UUID: protected rooms need their password. */
-  async gitAccess(ref: string, password: string | undefined): Promise<{ ok: true; roomId: string } | { ok: false; reason: 'not-found' | 'auth-required' | 'forbidden' }> {
-    if (isUuid(ref)) {
-      const room = await this.store.roomById(ref.toLowerCase())
-      return room ? { ok: true, roomId: room.id } : { ok: false, reason: 'not-found' }
-    }
-    const rooms = await this.store.roomsByName(normalizeRoomName(ref))
+  /**
+   * Git access to a room by name or UUID. Credentials are the room password (any user name) or an agent's
+   * name and agentToken (then `agent` says who pushes); protected rooms need one of them unless named by UUID.
+   * A token of the room under another name, or an agent's name with a wrong token, is refused like a wrong password.
+   */
+  async gitAccess(ref: string, creds?: { user: string; password: string }): Promise<GitAccess> {
+    const byId = isUuid(ref)
+    const rooms = byId ? [await this.store.roomById(ref.toLowerCase())].filter((r) => r !== null) : await this.store.roomsByName(normalizeRoomName(ref))
     if (rooms.length === 0) return { ok: false, reason: 'not-found' }
-    if (password) {
-      for (const r of rooms) if (r.passwordHash && (await verifyPassword(password, r.passwordHash))) return { ok: true, roomId: r.id }
+    if (creds && isUuid(creds.password)) {
+      const found = await this.store.agentByToken(hashToken(creds.password).toString('hex'))
+      if (found && rooms.some((r) => r.id === found.room.id)) {
+        if (found.agent.name !== creds.user) return { ok: false, reason: 'bad-token' }
+        this.tokenSeen(found.agent.tokenHash)
+        return { ok: true, roomId: found.room.id, agent: { name: found.agent.name, admin: found.agent.role === 'admin' } }
+      }
     }
-    const open = rooms.find((r) => r.passwordHash === null)
-    if (open) return { ok: true, roomId: open.id }
-    return { ok: false, reason: password ? 'forbidden' : 'auth-required' }
+    if (creds) {
+      for (const r of rooms) if (r.passwordHash && (await verifyPassword(creds.password, r.passwordHash))) return { ok: true, roomId: r.id, agent: null }
+    }
+    const open = byId ? rooms[0] : rooms.find((r) => r.passwordHash === null)
+    if (!open) return { ok: false, reason: creds ? 'forbidden' : 'auth-required' }
+    if (creds && (await this.store.agentByName(open.id, creds.user))) return { ok: false, reason: 'bad-token' }
+    return { ok: true, roomId: open.id, agent: null }
   }
 
   /** `cb` hears the digest (hex) of every agentToken just issued or verified against the store. */

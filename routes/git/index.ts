@@ -15,7 +15,9 @@ import {
   uploadPackV2,
 } from '../../lib/git/index.ts'
 import type { Repo, Service } from '../../lib/git/index.ts'
-import { basicPassword, roomRef } from './auth.ts'
+import { CredentialsRequired } from '../../lib/git/receive-pack.ts'
+import type { Pusher } from '../../lib/git/push-rules.ts'
+import { basicCredentials, roomRef } from './auth.ts'
 import { BodyTooLarge, gitBody } from './body.ts'
 import { repoBytes } from './quota.ts'
 
@@ -47,13 +49,16 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   const noCache = (reply: FastifyReply) =>
     reply.header('Cache-Control', 'no-cache').header('Pragma', 'no-cache').header('Expires', 'Fri, 01 Jan 1980 00:00:00 GMT')
 
-  /** Resolves the room; on failure answers 404/401/403 and returns null. */
-  async function access(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<string | null> {
-    const res = await rooms.gitAccess(roomRef(req.params.name), basicPassword(req.headers.authorization))
-    if (res.ok) return res.roomId
-    if (res.reason === 'auth-required') {
-      reply.header('WWW-Authenticate', 'Basic realm="Convene"').code(401).type('text/plain').send('Authentication required\n')
-    } else if (res.reason === 'forbidden') reply.code(403).type('text/plain').send('Invalid room password\n')
+  const challenge = (reply: FastifyReply, text: string) =>
+    reply.header('WWW-Authenticate', 'Basic realm="Convene"').code(401).type('text/plain').send(`${text}\n`)
+
+  /** Resolves the room and the agent behind the credentials; on failure answers 404/401/403 and returns null. */
+  async function access(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<{ roomId: string; pusher: Pusher | null } | null> {
+    const res = await rooms.gitAccess(roomRef(req.params.name), basicCredentials(req.headers.authorization))
+    if (res.ok) return { roomId: res.roomId, pusher: res.agent }
+    if (res.reason === 'auth-required') challenge(reply, 'Authentication required')
+    else if (res.reason === 'forbidden') reply.code(403).type('text/plain').send('Invalid room password\n')
+    else if (res.reason === 'bad-token') reply.code(403).type('text/plain').send('Invalid agent name or token\n')
     else reply.code(404).type('text/plain').send(`Room not found: ${roomRef(req.params.name)}\n`)
     return null
   }
@@ -65,6 +70,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       first = await gen.next()
     } catch (err) {
       if (!req.raw.complete) reply.header('Connection', 'close')
+      if (err instanceof CredentialsRequired) return challenge(reply, err.message)
       const badBody = err instanceof ProtocolError || err instanceof BodyTooLarge || String((err as { code?: string }).code).startsWith('Z_')
       if (badBody) return reply.code(400).type('text/plain').send(`${(err as Error).message}\n`)
       throw err
@@ -89,8 +95,9 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   app.get<{ Params: Params; Querystring: { service?: string } }>('/rooms/:name/info/refs', async (req, reply) => {
     const service = req.query.service as Service
     if (!SERVICES.includes(service)) return reply.code(403).type('text/plain').send('Only the smart HTTP protocol is supported\n')
-    const roomId = await access(req, reply)
-    if (!roomId) return reply
+    const granted = await access(req, reply)
+    if (!granted) return reply
+    const roomId = granted.roomId
     const v2 = service === 'git-upload-pack' && wantsV2(req)
     const repo = openRepo(repoDir(roomId))
     let body: Buffer
@@ -103,13 +110,14 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     return reply.send(body)
   })
 
-  const post = (service: Service, run: (repo: Repo, body: Readable, req: FastifyRequest, roomId: string) => AsyncGenerator<Buffer>) =>
+  const post = (service: Service, run: (repo: Repo, body: Readable, req: FastifyRequest, roomId: string, pusher: Pusher | null) => AsyncGenerator<Buffer>) =>
     app.post<{ Params: Params }>(`/rooms/:name/${service}`, async (req, reply) => {
       if (!String(req.headers['content-type'] ?? '').startsWith(`application/x-${service}-request`)) {
         return reply.code(415).type('text/plain').send(`Expected application/x-${service}-request\n`)
       }
-      const roomId = await access(req, reply)
-      if (!roomId) return reply
+      const granted = await access(req, reply)
+      if (!granted) return reply
+      const { roomId, pusher } = granted
       // Fetch requests are want/have lists: they never need the push limit.
       let limit = service === 'git-upload-pack' ? Math.min(config.gitMaxPushBytes, UPLOAD_REQUEST_LIMIT) : config.gitMaxPushBytes
       if (service === 'git-receive-pack' && config.repoQuotaBytes > 0) {
@@ -125,7 +133,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       const done = metrics.gitPackDuration.startTimer({ service })
       const gen = async function* () {
         try {
-          for await (const chunk of run(repo, body, req, roomId)) {
+          for await (const chunk of run(repo, body, req, roomId, pusher)) {
             metrics.gitBytes.inc({ direction: 'out' }, chunk.length)
             yield chunk
           }
@@ -139,12 +147,15 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
 
   post('git-upload-pack', (repo, body, req) => (wantsV2(req) ? uploadPackV2(repo, body) : uploadPackV0(repo, body)))
 
-  post('git-receive-pack', (repo, body, req, roomId) =>
+  post('git-receive-pack', (repo, body, req, roomId, pusher) =>
     receivePack(repo, body, {
       withLock: (fn) => store.withLock(`git:${roomId}`, fn),
+      pusher,
+      // git sends credentials only when asked, and can ask its user or helper and resend a body it did not stream.
+      mayChallenge: !req.headers.authorization && req.headers['content-length'] !== undefined,
       onPushed: async (updates, before) => {
         try {
-          const text = summarizePush(repo.odb, updates, before)
+          const text = summarizePush(repo.odb, updates, before, pusher?.name)
           if (text) await rooms.postNotice(roomId, text)
         } catch (err) {
           req.log.warn({ err }, 'git push notice failed')
