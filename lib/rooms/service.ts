@@ -298,10 +298,9 @@ export class RoomService {
 
   /** The agent behind a token; with `roomRef`, the token must belong to that room. */
   async authenticate(token: string, roomRef?: string): Promise<Authed> {
-    const digest = hashToken(token).toString('hex')
-    const found = await this.store.agentByToken(digest)
+    const found = await this.store.agentByToken(hashToken(token).toString('hex'))
     if (!found) throw errors.invalidToken()
-    this.tokenSeen(digest)
+    this.tokenSeen(found.agent.tokenHash)
     if (roomRef !== undefined && !refersTo(roomRef, found.room)) throw errors.wrongRoom()
     return found
   }
