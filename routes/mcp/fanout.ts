@@ -1,4 +1,5 @@
 import type { EventBus } from '../../lib/events.ts'
+import { removalIn, stillMember } from '../../lib/rooms/removal.ts'
 import type { Store } from '../../lib/store.ts'
 import type { McpSession } from './session.ts'
 
@@ -25,7 +26,7 @@ export class Fanout {
   private readonly unsubscribe: () => void
 
   constructor(
-    private readonly store: Pick<Store, 'readRoom'>,
+    private readonly store: Pick<Store, 'readRoom' | 'existingAgents'>,
     events: EventBus,
     private readonly onError: (err: unknown) => void,
   ) {
@@ -43,7 +44,15 @@ export class Fanout {
     let set = this.rooms.get(roomId)
     if (!set) this.rooms.set(roomId, (set = new Set()))
     set.add(session)
+    // A session restored after its agent was removed would otherwise be fed from a point past the removal.
+    if (session.state.agentId && !(await stillMember(this.store, session.state.agentId))) return this.cut(session)
     await this.pull(roomId)
+  }
+
+  /** Its agent was kicked or left: no notification from now on, none left waiting for the next tool result. */
+  private cut(session: McpSession): void {
+    this.detach(session)
+    session.takeBuffered()
   }
 
   detach(session: McpSession): void {
@@ -81,10 +90,12 @@ export class Fanout {
       if (sessions.length === 0) return
       const after = Math.min(...sessions.map((s) => s.lastSeq))
       const rows = await this.read(roomId, after)
+      const removal = await removalIn(this.store, rows, sessions.map((s) => s.state.agentId))
+      const removed = (s: McpSession) => removal !== null && s.state.roomId === roomId && removal.gone.has(s.state.agentId ?? '')
       for (const m of rows) {
         const data = { from: m.from, ...(m.to !== null ? { to: m.to } : {}), body: m.body, timestamp: m.timestamp, seq: m.seq }
         for (const s of sessions) {
-          if (m.seq <= s.lastSeq) continue
+          if (m.seq <= s.lastSeq || (removed(s) && m.seq >= removal!.seq)) continue
           s.lastSeq = m.seq
           const agentId = s.state.agentId
           const visible = m.toId === null || m.toId === agentId || m.fromId === agentId
@@ -92,6 +103,7 @@ export class Fanout {
           s.deliver({ method: 'notifications/message', params: { level: 'info', logger: `room/${roomId}`, data } })
         }
       }
+      for (const s of sessions) if (removed(s)) this.cut(s)
       if (rows.length < PAGE) return
     }
   }
