@@ -201,7 +201,7 @@ export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts
         mkdirSync(join(incoming, 'pack'), { recursive: true })
         const saved = await savePack(join(incoming, 'pack'), r.rest())
         if (!saved.size) throw new PackError('missing pack')
-        indexed = checkPack(repo, saved.path, opts.limits ?? DEFAULT_LIMITS)
+        indexed = await checkPack(repo, saved.path, opts.limits ?? DEFAULT_LIMITS)
         if (indexed) staged = quarantine(incoming, saved.path, indexed)
       } catch (err) {
         unpack = err instanceof Error ? err.message.replace(/\s+/g, ' ') : 'failed'

@@ -1,12 +1,13 @@
 // Who may rewrite and delete refs (issue 13, point 4) and what a branch may point at, through stock git over HTTP.
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { a2a, joinRoom, tempDir, type TestServer } from '../helpers.ts'
 import { commitFiles, fsck, git, gitHome, gitOk, gitRoom, gitServer, type GitRoom } from '../git/helpers.ts'
 import { pack, pkt, ZERO } from '../git/craft.ts'
+import { isAncestor } from '../../lib/git/ancestry.ts'
 
 const CREDS = '(git user = agent name, password = agentToken)'
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -196,4 +197,37 @@ test('branches must point at commits: blobs, trees and tag objects are refused p
   assert.equal(await serverRef(home, room, 'refs/heads/fine'), c2)
   assert.equal(await serverRef(home, room, 'refs/heads/bad'), null)
   await fsck(home, room.dir)
+})
+
+test('the fast-forward walk is bounded: it stops at commits a day older than the old tip, or after its cap', () => {
+  const commits = new Map<string, Buffer>()
+  const id = (n: string) => createHash('sha1').update(n).digest('hex')
+  const add = (name: string, parent: string | null, time: number) => {
+    const head = [`tree ${id('tree')}`, ...(parent ? [`parent ${id(parent)}`] : []), `author A <a@x> ${time} +0000`, `committer A <a@x> ${time} +0000`]
+    commits.set(id(name), Buffer.from(`${head.join('\n')}\n\nmessage\n`))
+    return id(name)
+  }
+  // A line of 50,000 commits a minute apart, and a side commit off number 49,000.
+  const t0 = 1_700_000_000
+  const line: string[] = []
+  for (let i = 0; i < 50_000; i++) line.push(add(`c${i}`, i ? `c${i - 1}` : null, t0 + 60 * i))
+  const side = add('side', 'c49000', t0 + 60 * 49_000 + 30)
+  // Its parent claims a date 12 hours after it (clock skew): still found.
+  add('skewed-parent', 'c49990', t0 + 60 * 50_000 + 12 * 3600)
+  const skewed = add('skewed', 'skewed-parent', t0 + 60 * 50_000)
+  let reads = 0
+  const read = (oid: string) => {
+    reads++
+    const data = commits.get(oid)
+    return data ? { type: 'commit' as const, data } : null
+  }
+  assert.equal(isAncestor(read, line[0], line.at(-1)!), true)
+  reads = 0
+  assert.equal(isAncestor(read, side, line.at(-1)!), false)
+  assert.ok(reads < 3_000, `a rewrite was decided after ${reads} reads, not the whole history`)
+  assert.equal(isAncestor(read, line[49_990], skewed), true)
+  reads = 0
+  assert.equal(isAncestor(read, line[40_000], line.at(-1)!, 1_000), false)
+  assert.ok(reads < 1_100, `${reads} reads past a cap of 1,000`)
+  assert.equal(isAncestor(read, id('nothing'), line.at(-1)!), false)
 })
