@@ -100,9 +100,9 @@ export default fp<{ config: Config }>(
       const message = `Rate limit exceeded: at most ${max} requests per ${config.rateLimitWindowSeconds} s, retry in ${ttlSeconds} s`
       // A2A and MCP clients read JSON-RPC errors; the status stays 429 with Retry-After.
       if (JSON_RPC_PATHS.test(req.url)) {
-        return { statusCode: 429, message: `Error: ${message}`, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } }
+        return Object.assign(new Error(`Error: ${message}`), { statusCode: 429, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } })
       }
-      return { statusCode: 429, error: 'Too Many Requests', message }
+      return Object.assign(new Error(message), { statusCode: 429, error: 'Too Many Requests' })
     }
 
     if (config.rateLimitMax > 0) {
