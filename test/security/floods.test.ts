@@ -21,11 +21,13 @@ async function a2aStatus(srv: TestServer, body: unknown, headers: Record<string,
   return res.status
 }
 
+/** Rate limits on; under-pressure off, so a loaded CI machine's 503s do not blur the counts. */
+const limited = (max: number) => ({ rateLimitMax: max, rateLimitWindowSeconds: 60, maxEventLoopDelayMs: 0 })
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length
 const initialize = () => request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flood', version: '1' } })
 
 test('made-up agentTokens count against the client address; a real token keeps its own bucket', async (t) => {
-  const srv = await startApp(t, { rateLimitMax: 20, rateLimitWindowSeconds: 60 })
+  const srv = await startApp(t, limited(20))
   const { roomId, token } = await createRoom(srv) // the address's first request
   const statuses: number[] = []
   for (let i = 0; i < 100; i++) statuses.push(await a2aStatus(srv, send(roomId, crypto.randomUUID(), i)))
@@ -43,7 +45,7 @@ test('made-up agentTokens count against the client address; a real token keeps i
 })
 
 test('a made-up Mcp-Session-Id gets 404 telling the client to initialize, stores nothing, and counts against the address', async (t) => {
-  const srv = await startApp(t, { rateLimitMax: 30, rateLimitWindowSeconds: 60 })
+  const srv = await startApp(t, limited(30))
   const rows = async () => (await srv.app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM mcp_sessions'))[0].n
   const before = await rows()
   for (let i = 0; i < 25; i++) {
@@ -84,7 +86,7 @@ test('MAX_MCP_SESSIONS_PER_IP: one session too many gets 429; ending one frees a
 })
 
 test('each element of a JSON-RPC batch counts against the rate limit (A2A)', async (t) => {
-  const srv = await startApp(t, { rateLimitMax: 10, rateLimitWindowSeconds: 60 })
+  const srv = await startApp(t, limited(10))
   const batch = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'rpc.discover' }))
   const first = await fetch(`${srv.url}/a2a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch(8)) })
   assert.equal(first.status, 200)
@@ -99,7 +101,7 @@ test('each element of a JSON-RPC batch counts against the rate limit (A2A)', asy
 })
 
 test('each element of a JSON-RPC batch counts against the rate limit (MCP)', async (t) => {
-  const srv = await startApp(t, { rateLimitMax: 10, rateLimitWindowSeconds: 60 })
+  const srv = await startApp(t, limited(10))
   const sid = await rawSession(srv.url) // initialize (the address), then one request in the session's own bucket
   const pings = (n: number) => Array.from({ length: n }, () => request('ping'))
   const first = await post(srv.url, pings(8), { 'mcp-session-id': sid })
@@ -140,7 +142,7 @@ async function rotate(srv: TestServer, n: number, header: (i: number) => string)
 }
 
 test('X-Forwarded-For is believed only from a proxy TRUST_PROXY names, never because BASE_URL is set', async (t) => {
-  const limits = { rateLimitMax: 20, rateLimitWindowSeconds: 60, baseUrl: 'https://convene.example' }
+  const limits = { ...limited(20), baseUrl: 'https://convene.example' }
   const untrusted = await startApp(t, limits)
   assert.equal(count(await rotate(untrusted, 30, (i) => `203.0.113.${i}`), 429), 10)
   const elsewhere = await startApp(t, { ...limits, trustProxy: ['10.9.8.7', '192.168.0.0/16'] })
