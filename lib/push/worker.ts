@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { EventBus } from '../events.ts'
+import { removalIn } from '../rooms/removal.ts'
 import type { MessageRecord, PushClaim, Store } from '../store.ts'
 import { pushPayload } from './payload.ts'
 
@@ -24,7 +25,8 @@ const PAGE = 100
  * A2A push. Each agent with an endpoint is delivered to by one instance at a time: a conditional UPDATE takes a
  * lease on its row (concurrent claimers re-check the condition after the row lock, so only one wins; a dead
  * instance's lease expires). Messages go out one at a time in seq order; the push cursor moves only on 2xx;
- * a failure releases the lease with a backoff before the next attempt.
+ * a failure releases the lease with a backoff before the next attempt. A removed agent's row is gone, which ends
+ * its deliveries and retries.
  */
 export class PushWorker {
   private readonly me = randomUUID()
@@ -81,8 +83,10 @@ export class PushWorker {
         const room = await this.opts.store.roomById(agent.roomId)
         if (!room) return
         const rows = await this.opts.store.readAfter(agent, agent.roomId, cursor, PAGE)
+        // Kicked or left: nothing from its removal on (its row is gone, so no retry or claim finds it again).
+        const removal = await removalIn(this.opts.store, rows, [agent.id])
         for (const m of rows) {
-          if (this.closed) return
+          if (this.closed || (removal && m.seq >= removal.seq)) return
           if (m.fromId !== agent.id) {
             const ok = await this.send(row.endpoint, m)
             if (!ok) return await this.backoff(row, cursor, ++failures)
