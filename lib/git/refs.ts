@@ -1,5 +1,6 @@
 // Loose and packed refs: listing, HEAD, and compare-and-swap updates via `<ref>.lock` + rename.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+// Reads never follow a symlink, open only regular files, and are bounded in size.
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { isOid, ZERO_OID } from './objects.ts'
 
@@ -8,21 +9,73 @@ export interface Ref {
   oid: string
 }
 
-function readText(path: string): string | null {
+/** A loose ref or HEAD holds one line; a bigger file is not a ref. */
+export const MAX_REF_FILE_BYTES = 4096
+/** About 400,000 refs: a bigger packed-refs is an error rather than a long synchronous read. */
+export const MAX_PACKED_REFS_BYTES = 32 * 2 ** 20
+
+const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+
+/** A regular file's bytes without following a symlink at `path`; null when absent or not a regular file. */
+function readRegular(path: string, max: number): Buffer | null | 'too-big' {
+  let fd: number
   try {
-    return readFileSync(path, 'utf8')
+    fd = openSync(path, NO_FOLLOW)
   } catch {
     return null
   }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile()) return null
+    if (st.size > max) return 'too-big'
+    const buf = Buffer.allocUnsafe(st.size + 1)
+    let got = 0
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got)
+      if (!n) break
+      got += n
+    }
+    return got > max ? 'too-big' : buf.subarray(0, got)
+  } catch {
+    return null
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** True when every directory between `gitDir` and `rel` is a real directory (no symlink on the way). */
+function realDirs(gitDir: string, rel: string, missingOk = false): boolean {
+  const parts = rel.split('/')
+  let at = gitDir
+  for (let i = 0; i < parts.length - 1; i++) {
+    at = join(at, parts[i])
+    let st
+    try {
+      st = lstatSync(at, { throwIfNoEntry: false })
+    } catch {
+      return false
+    }
+    if (!st) return missingOk
+    if (!st.isDirectory()) return false
+  }
+  return true
+}
+
+/** A small file inside the repository (`rel` checked by the caller), or null. */
+function readSmall(gitDir: string, rel: string): string | null {
+  if (!realDirs(gitDir, rel)) return null
+  const b = readRegular(join(gitDir, rel), MAX_REF_FILE_BYTES)
+  return b && b !== 'too-big' ? b.toString('utf8') : null
 }
 
 function packedRefs(gitDir: string): Map<string, string> {
   const out = new Map<string, string>()
-  const text = readText(join(gitDir, 'packed-refs'))
-  if (!text) return out
-  for (const line of text.split('\n')) {
+  const b = readRegular(join(gitDir, 'packed-refs'), MAX_PACKED_REFS_BYTES)
+  if (b === 'too-big') throw new Error(`packed-refs is larger than ${MAX_PACKED_REFS_BYTES} bytes`)
+  if (!b) return out
+  for (const line of b.toString('utf8').split('\n')) {
     const m = /^([0-9a-f]{40}) (refs\/\S+)$/.exec(line)
-    if (m) out.set(m[2], m[1])
+    if (m && validRefName(m[2])) out.set(m[2], m[1])
   }
   return out
 }
@@ -36,15 +89,17 @@ function walkLoose(gitDir: string, dir: string, out: Map<string, string>): void 
   }
   for (const e of entries) {
     const name = `${dir}/${e.name}`
+    // Dirent types come from lstat: symlinks are neither directories nor files here.
     if (e.isDirectory()) walkLoose(gitDir, name, out)
-    else if (e.isFile() && !e.name.endsWith('.lock')) {
-      const v = readText(join(gitDir, name))?.trim()
-      if (v && isOid(v)) out.set(name, v)
+    else if (e.isFile() && validRefName(name)) {
+      const b = readRegular(join(gitDir, name), MAX_REF_FILE_BYTES)
+      const v = b && b !== 'too-big' ? b.toString('utf8').trim() : ''
+      if (isOid(v)) out.set(name, v)
     }
   }
 }
 
-/** All refs under refs/, in byte order; `.lock` files are never listed. */
+/** All refs under refs/, in byte order; `.lock` files and invalid names are never listed. */
 export function listRefs(gitDir: string): Ref[] {
   const all = packedRefs(gitDir)
   walkLoose(gitDir, 'refs', all)
@@ -53,16 +108,19 @@ export function listRefs(gitDir: string): Ref[] {
     .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
 }
 
+/** The id a valid ref name points at: its loose file, else packed-refs; null for any other name. */
 export function readRef(gitDir: string, name: string): string | null {
-  const v = readText(join(gitDir, name))?.trim()
+  if (!validRefName(name)) return null
+  const v = readSmall(gitDir, name)?.trim()
   if (v && isOid(v)) return v
   return packedRefs(gitDir).get(name) ?? null
 }
 
 /** The branch HEAD points at (symbolic ref target). */
 export function headTarget(gitDir: string): string {
-  const v = readText(join(gitDir, 'HEAD'))?.trim() ?? ''
-  return v.startsWith('ref: ') ? v.slice(5) : 'refs/heads/main'
+  const v = readSmall(gitDir, 'HEAD')?.trim() ?? ''
+  const target = v.startsWith('ref: ') ? v.slice(5).trim() : ''
+  return validRefName(target) ? target : 'refs/heads/main'
 }
 
 export function setHead(gitDir: string, target: string): void {
@@ -79,6 +137,11 @@ export function validRefName(name: string): boolean {
   return name.split('/').every((c) => c.length > 0 && !c.startsWith('.') && !c.endsWith('.lock'))
 }
 
+/** A name as a client may abbreviate it (`main`, `tags/v1`, `refs/heads/main`, `HEAD`), by the same rules. */
+export function validRefShorthand(name: string): boolean {
+  return name === 'HEAD' || validRefName(name.startsWith('refs/') ? name : `refs/${name}`)
+}
+
 export interface RefUpdate {
   name: string
   old: string
@@ -90,6 +153,7 @@ function lockAll(gitDir: string, updates: RefUpdate[]): (string | null)[] {
   return updates.map((u) => {
     const path = join(gitDir, u.name)
     try {
+      if (!realDirs(gitDir, u.name, true)) return 'failed to lock'
       if (u.new !== ZERO_OID) mkdirSync(dirname(path), { recursive: true })
       const fd = openSync(`${path}.lock`, 'wx')
       try {

@@ -1,6 +1,6 @@
 // upload-pack over stateless RPC: protocol v0/v1 negotiation and protocol v2 commands.
 import { band, DELIM, FLUSH, pkt, PktReader, ProtocolError, text } from './pktline.ts'
-import { headTarget, readRef } from './refs.ts'
+import { headTarget, listRefs, readRef, validRefShorthand } from './refs.ts'
 import { refsWithPeeled } from './advertise.ts'
 import type { Repo } from './repo.ts'
 import { isOid } from './objects.ts'
@@ -38,23 +38,28 @@ const newArgs = (): FetchArgs => ({
 
 const isDeepen = (a: FetchArgs) => a.deepen.depth !== undefined || a.deepen.since !== undefined || a.deepenNotRefs.length > 0
 
+/** Client text quoted in an error: escaped and cut short. */
+const quote = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s)
+
 /** Parses want/shallow/deepen lines shared by v0 and v2; false if the line is something else. */
 function parseShared(line: string, a: FetchArgs): boolean {
-  const [word, arg = ''] = line.split(' ', 2)
+  const sp = line.indexOf(' ')
+  const word = sp < 0 ? line : line.slice(0, sp)
+  const arg = sp < 0 ? '' : line.slice(sp + 1)
   if (word === 'want' || word === 'have' || word === 'shallow') {
     if (!isOid(arg)) throw new ProtocolError(`invalid ${word} line`)
     if (word === 'want') a.wants.push(arg)
     else if (word === 'have') a.haves.push(arg)
     else a.shallow.add(arg)
   } else if (word === 'deepen') {
-    const n = Number(arg)
-    if (!Number.isInteger(n) || n <= 0) throw new ProtocolError('invalid deepen')
-    a.deepen.depth = n
+    // git's own bound: a positive int
+    if (!/^[1-9][0-9]{0,9}$/.test(arg) || Number(arg) > 2 ** 31 - 1) throw new ProtocolError(`invalid deepen ${quote(arg)}: expected a positive depth`)
+    a.deepen.depth = Number(arg)
   } else if (word === 'deepen-since') {
-    const n = Number(arg)
-    if (!Number.isFinite(n)) throw new ProtocolError('invalid deepen-since')
-    a.deepen.since = n
+    if (!/^[0-9]{1,15}$/.test(arg)) throw new ProtocolError(`invalid deepen-since ${quote(arg)}: expected seconds since the epoch`)
+    a.deepen.since = Number(arg)
   } else if (word === 'deepen-not') {
+    if (!validRefShorthand(arg)) throw new ProtocolError(`invalid deepen-not ${quote(arg)}: not a valid ref name`)
     a.deepenNotRefs.push(arg)
   } else if (line === 'deepen-relative') {
     a.deepenRelative = true
@@ -62,9 +67,11 @@ function parseShared(line: string, a: FetchArgs): boolean {
   return true
 }
 
-function resolveName(repo: Repo, name: string): string | null {
+/** Resolves a checked name as git does (full, refs/, refs/tags/, refs/heads/, HEAD) among the repository's refs only. */
+function resolveName(repo: Repo, refs: Map<string, string>, name: string): string | null {
+  if (name === 'HEAD') return refs.get(headTarget(repo.dir)) ?? null
   for (const full of [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`]) {
-    const oid = full.startsWith('refs/') ? readRef(repo.dir, full) : null
+    const oid = refs.get(full)
     if (oid) return oid
   }
   return null
@@ -87,9 +94,10 @@ function shallowPlan(repo: Repo, w: Walker, a: FetchArgs): ShallowPlan {
     if (p.type === 'commit') wantCommits.push(p.oid)
   }
   const notFrom: string[] = []
+  const refs = a.deepenNotRefs.length ? new Map(listRefs(repo.dir).map((r) => [r.name, r.oid])) : new Map<string, string>()
   for (const n of a.deepenNotRefs) {
-    const oid = resolveName(repo, n)
-    if (!oid) throw new ProtocolError(`git upload-pack: ambiguous argument '${n}'`)
+    const oid = resolveName(repo, refs, n)
+    if (!oid) throw new ProtocolError(`deepen-not: unknown ref ${quote(n)}`)
     const p = w.peel(oid)
     if (p?.type === 'commit') notFrom.push(p.oid)
   }
@@ -169,7 +177,7 @@ export async function* uploadPackV0(repo: Repo, body: AsyncIterable<Buffer>): As
       a.deepenRelative = caps.includes('deepen-relative')
       first = false
     }
-    if (!parseShared(line, a) || line.startsWith('have ')) throw new ProtocolError(`unexpected line: ${line}`)
+    if (!parseShared(line, a) || line.startsWith('have ')) throw new ProtocolError(`unexpected line ${quote(line)}`)
   }
   if (!a.wants.length) return
   const out: Buffer[] = []
@@ -188,7 +196,7 @@ export async function* uploadPackV0(repo: Repo, body: AsyncIterable<Buffer>): As
       a.done = true
       break
     }
-    if (!line.startsWith('have ') || !isOid(line.slice(5))) throw new ProtocolError(`unexpected line: ${line}`)
+    if (!line.startsWith('have ') || !isOid(line.slice(5))) throw new ProtocolError(`unexpected line ${quote(line)}`)
     const have = line.slice(5)
     if (repo.odb.has(have)) {
       common.push(have)
@@ -208,9 +216,17 @@ export async function* uploadPackV0(repo: Repo, body: AsyncIterable<Buffer>): As
   yield* packOutput(repo, objects, a)
 }
 
-/** v2 `ls-refs`. */
+/** More ref-prefix lines than this mean "all refs" (as in git), so matching stays cheap. */
+const MAX_REF_PREFIXES = 256
+
+/** v2 `ls-refs`. Prefixes only filter names already listed; they never reach the filesystem. */
 function lsRefs(repo: Repo, args: string[]): Buffer[] {
-  const prefixes = args.filter((x) => x.startsWith('ref-prefix ')).map((x) => x.slice(11))
+  let prefixes: string[] = []
+  for (const x of args) {
+    if (x.startsWith('ref-prefix ')) prefixes.push(x.slice(11))
+    else if (!['symrefs', 'peel', 'unborn'].includes(x)) throw new ProtocolError(`unexpected ls-refs argument ${quote(x)}`)
+  }
+  if (prefixes.length > MAX_REF_PREFIXES) prefixes = []
   const symrefs = args.includes('symrefs')
   const peel = args.includes('peel')
   const unborn = args.includes('unborn')
@@ -255,7 +271,7 @@ export async function* uploadPackV2(repo: Repo, body: AsyncIterable<Buffer>): As
     yield Buffer.concat(lsRefs(repo, args))
     return
   }
-  if (command !== 'fetch') throw new ProtocolError(`unknown command ${command}`)
+  if (command !== 'fetch') throw new ProtocolError(`unknown command ${quote(command)}`)
   const a = newArgs()
   for (const line of args) {
     if (parseShared(line, a)) continue
@@ -263,7 +279,9 @@ export async function* uploadPackV2(repo: Repo, body: AsyncIterable<Buffer>): As
     else if (line === 'ofs-delta') a.ofsDelta = true
     else if (line === 'include-tag') a.includeTag = true
     else if (['thin-pack', 'no-progress'].includes(line)) continue
-    else throw new ProtocolError(`unexpected fetch argument: ${line}`)
+    // ref-in-want is not advertised, so a want-ref is a client error whatever it names.
+    else if (line.startsWith('want-ref ')) throw new ProtocolError('want-ref is not supported: this server does not advertise ref-in-want')
+    else throw new ProtocolError(`unexpected fetch argument ${quote(line)}`)
   }
   const common = commonOf(repo, a.haves)
   const out: Buffer[] = []
