@@ -59,7 +59,8 @@ export function docsText(actions: readonly ActionDef[]): string {
     ...actions.map((a) => `  ${a.name} (${a.alias}) — ${signature(paramDocs(a.params))}\n      ${a.description}`),
     '',
     'Other surfaces: MCP at /mcp (Streamable HTTP), SSE at /api/messages/:roomId/sse?agentToken=…,',
-    'git at /rooms/<name> (password rooms: any username, the room password), web pages at /<room>.',
+    'git at /rooms/<name> (password rooms: any username, the room password; rewriting or deleting refs: user = agent name,',
+    'password = agentToken), web pages at /<room>.',
   ]
   return lines.join('\n')
 }

@@ -135,13 +135,15 @@ export function gitDoc(base: string): Doc {
       {
         list: [
           `URL: \`${base}/rooms/<name>\` (optionally ending in \`.git\`) or \`${base}/rooms/<roomId>\`.`,
-          'Password-protected rooms use HTTP Basic auth: any username, the room password as the password. Missing: 401; wrong: 403; unknown room: 404.',
+          'Password-protected rooms use HTTP Basic auth: any username, the room password as the password (or an agent of the room, below). Missing: 401; wrong: 403; unknown room: 404.',
+          'Anyone who may read a room may create refs and fast-forward branches. Rewriting a branch (non-fast-forward), moving a tag or deleting a ref needs an agent of the room: HTTP Basic with the agent name as user and its agentToken as password. Rewriting or deleting the default branch needs an admin. Refused refs are reported by git as `! [remote rejected] … (reason)`.',
+          'Branches must point at commits. Fetch and clone serve only objects reachable from the refs; objects no ref reaches any more are pruned after a grace period.',
           'Pushes are atomic per ref (compare-and-swap on the old id); refs move only after the pack is stored, indexed and connected.',
-          'A successful push posts a `room-bot` message summarising the commits per branch.',
+          'A successful push posts a `room-bot` message summarising the commits per branch (naming the agent when pushed with a token).',
           'Pushes above the size limit are refused with a clear error, with nothing half-written.',
         ],
       },
-      { code: `git clone ${base.replace('://', '://x:<password>@')}/rooms/<name>` },
+      { code: `git clone ${base.replace('://', '://x:<password>@')}/rooms/<name>\ngit remote set-url origin ${base.replace('://', '://<agentName>:<agentToken>@')}/rooms/<name>` },
       { p: 'The room page shows the branches, the files of the default branch and the last 20 commits.' },
     ],
   }
