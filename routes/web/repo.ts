@@ -5,9 +5,14 @@ import { openRepo } from '../../lib/git/index.ts'
 import { isGitlink, isTreeMode, parseCommit, parseTree } from '../../lib/git/objects.ts'
 import { headTarget, listRefs } from '../../lib/git/refs.ts'
 import type { ObjectStore } from '../../lib/git/odb.ts'
+import { objectInfo, readPrefix, readWithin } from '../../lib/git/object-info.ts'
 
 export const MAX_TREE_ENTRIES = 500
 export const MAX_COMMITS = 20
+/** Largest commit or tree the page reads, and largest delta chain behind a file it shows. */
+export const MAX_OBJECT_READ = 16 * 2 ** 20
+/** Bytes of a file too large to show read to tell binary from text (git's rule looks at 8000). */
+const SNIFF_BYTES = 8000
 
 export interface TreeItem {
   path: string
@@ -50,7 +55,8 @@ function defaultHead(dir: string): { branch: string; oid: string } | null {
 }
 
 function object(odb: ObjectStore, oid: string, type: string): Buffer {
-  const o = odb.read(oid)
+  const o = readWithin(odb, oid, MAX_OBJECT_READ)
+  if (o === 'too-large') throw new Error(`${type} ${oid} is larger than ${MAX_OBJECT_READ} bytes`)
   if (!o || o.type !== type) throw new Error(`missing ${type} ${oid}`)
   return o.data
 }
@@ -136,9 +142,18 @@ export function readFile(dir: string, path: string, maxBytes: number): FileView 
     if (last ? isTreeMode(entry.mode) || isGitlink(entry.mode) : !isTreeMode(entry.mode)) return null
     oid = entry.oid
   }
-  const data = object(odb, oid, 'blob')
+  // The size comes from the object's header: a file too large to show is never read whole.
+  const info = objectInfo(odb, oid)
+  if (!info || info.type !== 'blob') throw new Error(`missing blob ${oid}`)
+  if (info.size > maxBytes) {
+    const head = readPrefix(odb, oid, SNIFF_BYTES)
+    return { kind: head && isBinary(head) ? 'binary' : 'too-large', path, size: info.size }
+  }
+  const o = readWithin(odb, oid, MAX_OBJECT_READ)
+  if (o === 'too-large') return { kind: 'too-large', path, size: info.size }
+  if (!o) throw new Error(`missing blob ${oid}`)
+  const data = o.data
   if (isBinary(data)) return { kind: 'binary', path, size: data.length }
-  if (data.length > maxBytes) return { kind: 'too-large', path, size: data.length }
   const text = data.toString('utf8')
   const lines = text.split('\n')
   if (text.endsWith('\n')) lines.pop()
