@@ -3,6 +3,7 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { isStoreUnavailable } from '../lib/errors.ts'
+import { bodyTooLargeMessage, drainBody, isBodyTooLarge } from '../lib/net/drain.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,6 +24,15 @@ export class RequestLog extends LogController {
   }
 }
 
+/**
+ * An over-limit body is read and thrown away up to this much (or this long) before the 413 goes out, so a client
+ * still uploading (SDK fetch on a kept-alive connection) reads the answer instead of a reset; past it, the
+ * connection is closed. 16 MiB covers what a misbehaving agent sends by mistake (a file pasted into a message)
+ * at bandwidth cost only: nothing is kept.
+ */
+const DRAIN_MAX_BYTES = 16 * 2 ** 20
+const DRAIN_MAX_MS = 10_000
+
 interface HttpError {
   statusCode?: number
   message: string
@@ -40,6 +50,22 @@ export default fp<{ config: Config }>(
       },
     })
 
+    app.addHook('onError', async (req, reply, err) => {
+      if (!isBodyTooLarge(err)) return
+      if (await drainBody(req.raw, DRAIN_MAX_BYTES, DRAIN_MAX_MS)) reply.removeHeader('connection')
+      else reply.header('connection', 'close')
+    })
+    // A request answered before anyone read its body (refused by auth, origin or rate limit) gets the same bounded
+    // drain before its answer; Node would otherwise discard the rest without end.
+    app.addHook('onSend', (req, reply, payload, done) => {
+      const raw = req.raw
+      if (raw.complete || raw.destroyed || raw.listenerCount('data') > 0 || reply.getHeader('connection') === 'close') return done(null, payload)
+      void drainBody(raw, DRAIN_MAX_BYTES, DRAIN_MAX_MS).then((ended) => {
+        if (!ended) reply.header('connection', 'close')
+        done(null, payload)
+      })
+    })
+
     app.setErrorHandler((err: HttpError, req, reply) => {
       if (isStoreUnavailable(err)) {
         req.log.warn({ err }, 'store unavailable')
@@ -52,7 +78,9 @@ export default fp<{ config: Config }>(
       }
       // JSON-RPC surfaces get their own error shape (set by the thrower, e.g. the rate limiter).
       if (err.jsonrpc) return reply.status(status).send({ jsonrpc: '2.0', id: err.id ?? null, error: err.error })
-      return reply.status(status).send({ error: typeof err.error === 'string' ? err.error : STATUS_CODES[status], message: err.message })
+      const tooLarge = isBodyTooLarge(err) && bodyTooLargeMessage(req.routeOptions.bodyLimit ?? config.bodyLimitBytes)
+      const message = tooLarge ? tooLarge[0].toUpperCase() + tooLarge.slice(1) : err.message
+      return reply.status(status).send({ error: typeof err.error === 'string' ? err.error : STATUS_CODES[status], message })
     })
 
     app.setNotFoundHandler((req, reply) =>

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { docsText, findAction, invokeAction, ACTIONS } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { ActionError, isStoreUnavailable } from '../../lib/errors.ts'
+import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
 import { agentCard, discover } from './card.ts'
 import {
   agentMessage,
@@ -27,6 +28,12 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   // Every body is read as text so that malformed JSON gets a JSON-RPC parse error, not an HTTP 400.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => done(null, body))
+  // An over-limit body is answered in JSON-RPC too; other errors go to the server's handler.
+  app.setErrorHandler((err, req, reply) => {
+    if (!isBodyTooLarge(err)) throw err
+    const version = parseVersion(req.headers['a2a-version']) ?? '0.3'
+    return reply.status(413).send(rpcError(null, RPC.INVALID_REQUEST, `Error: ${bodyTooLargeMessage(config.bodyLimitBytes)}`, version))
+  })
 
   app.post('/a2a', async (req, reply) => {
     const version = parseVersion(req.headers['a2a-version'])

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { ACTIONS, docsText } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { isStoreUnavailable } from '../../lib/errors.ts'
+import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
 import { originGuard } from './guard.ts'
 import { SessionRegistry } from './registry.ts'
@@ -43,6 +44,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       reply.header('Retry-After', '1')
       return rpcError(reply, 503, -32000, 'Service temporarily unavailable (database), try again shortly')
     }
+    if (isBodyTooLarge(err)) return rpcError(reply, 413, -32600, `Error: ${bodyTooLargeMessage(config.bodyLimitBytes)}`)
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
     if (status === 500) req.log.error({ err }, 'mcp request failed')
     const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? -32700 : -32000

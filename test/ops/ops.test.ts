@@ -75,7 +75,7 @@ test('an oversized body gets 413 with a JSON error', async (t) => {
   const srv = await startApp(t, { bodyLimitBytes: 1024 }, { listen: false })
   const res = await srv.app.inject({ method: 'POST', url: '/a2a', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(4096) }) })
   assert.equal(res.statusCode, 413)
-  assert.ok(res.json().message)
+  assert.equal(res.json().error.message, 'Error: request body exceeds the limit of 1024 bytes')
 })
 
 test('logs never carry tokens, passwords or Authorization headers', async (t) => {
