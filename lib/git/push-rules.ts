@@ -13,6 +13,8 @@ export interface Pusher {
 export type Change = 'create' | 'fast-forward' | 'rewrite' | 'delete'
 
 export const CREDENTIALS_HINT = '(git user = agent name, password = agentToken)'
+/** For a client that streamed its push: git sends credentials only with a body it can send twice. */
+export const STREAMED_HINT = '(git user = agent name, password = agentToken; for a push this large git sends them only with -c http.postBuffer=<more bytes than the push>)'
 
 /** What an update does to a ref; `fastForward` is asked only for a branch (or other ref) that moves. */
 export function classify(name: string, old: string, neu: string, fastForward: () => boolean): Change {
@@ -22,10 +24,10 @@ export function classify(name: string, old: string, neu: string, fastForward: ()
   return fastForward() ? 'fast-forward' : 'rewrite'
 }
 
-/** The `ng` reason for this change by this pusher, or null when it is allowed. */
-export function refusal(name: string, change: Change, pusher: Pusher | null, defaultBranch: string): string | null {
+/** The `ng` reason for this change by this pusher, or null when it is allowed; `credentials` says how to send them. */
+export function refusal(name: string, change: Change, pusher: Pusher | null, defaultBranch: string, credentials = CREDENTIALS_HINT): string | null {
   if (change === 'create' || change === 'fast-forward') return null
-  const hint = pusher ? '' : ` ${CREDENTIALS_HINT}`
+  const hint = pusher ? '' : ` ${credentials}`
   if (name === defaultBranch) {
     if (pusher?.admin) return null
     return change === 'delete'

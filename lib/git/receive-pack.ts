@@ -15,7 +15,7 @@ import { isOid, ZERO_OID } from './objects.ts'
 import { ObjectStore } from './odb.ts'
 import { objectType } from './object-type.ts'
 import { isAncestor } from './ancestry.ts'
-import { classify, CREDENTIALS_HINT, refusal, targetRefusal } from './push-rules.ts'
+import { classify, CREDENTIALS_HINT, refusal, STREAMED_HINT, targetRefusal } from './push-rules.ts'
 import type { Change, Pusher } from './push-rules.ts'
 import type { AppliedUpdate } from './push-summary.ts'
 
@@ -28,10 +28,11 @@ export interface ReceiveOptions {
   /** The agent behind the request's credentials; absent or null: anonymous (or the room password). */
   pusher?: Pusher | null
   /**
-   * The client sent no credentials and can send this request again: a push that only an agent may make
-   * throws CredentialsRequired (answered with a 401 challenge) instead of being refused.
+   * Set when the client sent no credentials. 'challenge': it can send this request again, so a push that only
+   * an agent may make throws CredentialsRequired (answered with a 401) instead of being refused. 'streamed': it
+   * streamed a large body and cannot, so the refusal says how to make git send credentials.
    */
-  mayChallenge?: boolean
+  unauthenticated?: 'challenge' | 'streamed'
 }
 
 /** Thrown before any output when the push needs an agent and the client may still send credentials. */
@@ -129,19 +130,20 @@ async function applyCommands(repo: Repo, commands: Command[], p: Pending): Promi
     if (!c.error) c.change = classify(c.name, c.old, c.new, () => isAncestor(read, c.old, c.new))
   }
   // The rules decide again under the lock; this first look only tells whether to ask for credentials.
-  if (!pusher && p.opts.mayChallenge) {
+  if (!pusher && p.opts.unauthenticated === 'challenge') {
     const head = headTarget(repo.dir)
     const refused = commands.some((c) => !c.error && (readRef(repo.dir, c.name) ?? ZERO_OID) === c.old && refusal(c.name, c.change!, null, head))
     if (refused) throw new CredentialsRequired()
   }
 
   const refsBefore = listRefs(repo.dir).map((x) => x.oid)
+  const hint = p.opts.unauthenticated === 'streamed' ? STREAMED_HINT : CREDENTIALS_HINT
   await p.opts.withLock(async () => {
     const head = headTarget(repo.dir)
     for (const c of commands) {
       if (c.error) continue
       if ((readRef(repo.dir, c.name) ?? ZERO_OID) !== c.old) c.error = 'stale info'
-      else c.error = refusal(c.name, c.change!, pusher, head) ?? undefined
+      else c.error = refusal(c.name, c.change!, pusher, head, hint) ?? undefined
     }
     const todo = commands.filter((c) => !c.error)
     if (p.atomic && todo.length < commands.length) {

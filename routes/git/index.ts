@@ -152,7 +152,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       withLock: (fn) => store.withLock(`git:${roomId}`, fn),
       pusher,
       // git sends credentials only when asked, and can ask its user or helper and resend a body it did not stream.
-      mayChallenge: !req.headers.authorization && req.headers['content-length'] !== undefined,
+      unauthenticated: req.headers.authorization ? undefined : req.headers['content-length'] !== undefined ? 'challenge' : 'streamed',
       onPushed: async (updates, before) => {
         try {
           const text = summarizePush(repo.odb, updates, before, pusher?.name)

@@ -83,10 +83,14 @@ test('public room: anyone creates and fast-forwards; rewriting, deleting and mov
   assert.notEqual((await git(home, room.dir, ['--git-dir', room.dir, 'cat-file', '-e', c3])).code, 0)
 
   // A push too large for git to send twice goes chunked: no 401, the reason is printed even without credentials.
-  await commitFiles(home, a, { 'big.bin': randomBytes(300 * 1024) }, 'big')
+  const big = await commitFiles(home, a, { 'big.bin': randomBytes(300 * 1024) }, 'big')
   const chunked = await git(home, a, ['-c', 'http.postBuffer=65536', 'push', '--force', room.url, 'HEAD:feature'])
-  assert.match(chunked.stderr, /feature \(non-fast-forward: rewriting history needs an agent of the room/)
+  assert.match(chunked.stderr, /feature \(non-fast-forward: rewriting history needs an agent of the room \(git user = agent name, password = agentToken; for a push this large git sends them only with -c http.postBuffer=<more bytes than the push>\)\)/)
   assert.equal(await serverRef(home, room, 'refs/heads/feature'), c2)
+  // With a large enough buffer git sends it whole, is asked, and the agent's credentials go along.
+  const asAlice = as(s, room, 'alice', room.token)
+  await gitOk(home, a, ['-c', 'http.postBuffer=4194304', 'push', '-q', '--force', asAlice, 'HEAD:feature'])
+  assert.equal(await serverRef(home, room, 'refs/heads/feature'), big)
 
   // Creating and fast-forwarding stay open, tags included.
   await gitOk(home, a, ['push', '-q', room.url, 'HEAD:refs/heads/other', `${c2}:refs/tags/v2`])
