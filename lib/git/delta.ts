@@ -17,17 +17,24 @@ function varint(d: Buffer, pos: number): [number, number] {
 
 /** Result size announced by a delta, without applying it. */
 export function deltaResultSize(delta: Buffer): number {
-  const [, p] = varint(delta, 0)
-  return varint(delta, p)[0]
+  return deltaSizes(delta).result
 }
 
-export function applyDelta(base: Buffer, delta: Buffer, maxSize: number): Buffer {
+/** Base and result sizes announced by a delta, without applying it. */
+export function deltaSizes(delta: Buffer): { base: number; result: number } {
+  const [base, p] = varint(delta, 0)
+  return { base, result: varint(delta, p)[0] }
+}
+
+/** Applies a delta; the result goes into `into` when given (its length must be the result size). */
+export function applyDelta(base: Buffer, delta: Buffer, maxSize: number, into?: Buffer): Buffer {
   let [baseSize, p] = varint(delta, 0)
   if (baseSize !== base.length) throw new DeltaError('delta base size mismatch')
   let size: number
   ;[size, p] = varint(delta, p)
   if (size > maxSize) throw new DeltaError('delta result too large')
-  const out = Buffer.allocUnsafe(size)
+  if (into && into.length !== size) throw new DeltaError('delta result size mismatch')
+  const out = into ?? Buffer.allocUnsafe(size)
   let o = 0
   while (p < delta.length) {
     const op = delta[p++]
@@ -54,4 +61,61 @@ export function applyDelta(base: Buffer, delta: Buffer, maxSize: number): Buffer
   }
   if (o !== size) throw new DeltaError('delta result size mismatch')
   return out
+}
+
+const GATHER = 64 * 1024
+
+/**
+ * Hands a delta's result to `piece` in order without building it: large copies straight from the base, small
+ * copies and inserts gathered in `scratch`. Returns the result size.
+ */
+export function streamDelta(base: Buffer, delta: Buffer, maxSize: number, scratch: Buffer, piece: (b: Buffer) => void): number {
+  let [baseSize, p] = varint(delta, 0)
+  if (baseSize !== base.length) throw new DeltaError('delta base size mismatch')
+  let size: number
+  ;[size, p] = varint(delta, p)
+  if (size > maxSize) throw new DeltaError('delta result too large')
+  let o = 0
+  let g = 0
+  const cap = Math.min(scratch.length, GATHER)
+  const take = (from: Buffer, start: number, len: number) => {
+    if (len >= cap / 4) {
+      if (g) piece(scratch.subarray(0, g))
+      g = 0
+      piece(from.subarray(start, start + len))
+      return
+    }
+    if (g + len > cap) {
+      piece(scratch.subarray(0, g))
+      g = 0
+    }
+    from.copy(scratch, g, start, start + len)
+    g += len
+  }
+  while (p < delta.length) {
+    const op = delta[p++]
+    if (op & 0x80) {
+      let off = 0
+      let len = 0
+      if (op & 1) off = delta[p++]
+      if (op & 2) off |= delta[p++] << 8
+      if (op & 4) off |= delta[p++] << 16
+      if (op & 8) off += delta[p++] * 0x1000000
+      if (op & 16) len = delta[p++]
+      if (op & 32) len |= delta[p++] << 8
+      if (op & 64) len |= delta[p++] << 16
+      if (len === 0) len = 0x10000
+      if (p > delta.length || off + len > base.length || o + len > size) throw new DeltaError('bad delta copy')
+      take(base, off, len)
+      o += len
+    } else if (op) {
+      if (p + op > delta.length || o + op > size) throw new DeltaError('bad delta insert')
+      take(delta, p, op)
+      o += op
+      p += op
+    } else throw new DeltaError('bad delta opcode')
+  }
+  if (o !== size) throw new DeltaError('delta result size mismatch')
+  if (g) piece(scratch.subarray(0, g))
+  return size
 }

@@ -1,9 +1,12 @@
 // Random access to a pack being indexed: a file read through one moving window (bounded memory), or a buffer.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { createHash } from 'node:crypto'
+import { dirname } from 'node:path'
 
 export interface PackSource {
   readonly length: number
+  /** Where scratch files for this pack may go (the pack file's directory). */
+  readonly dir?: string
   /** Bytes [pos, pos + len), clipped to the end. */
   read(pos: number, len: number): Buffer
   close(): void
@@ -24,28 +27,32 @@ const WINDOW = 4 * 2 ** 20
 
 export class FileSource implements PackSource {
   readonly length: number
+  readonly dir: string
   private fd: number
   private start = 0
   private win: Buffer = Buffer.alloc(0)
+  private buf: Buffer = Buffer.alloc(0)
 
   constructor(path: string) {
+    this.dir = dirname(path)
     this.fd = openSync(path, 'r')
     this.length = fstatSync(this.fd).size
   }
 
+  /** The bytes stay valid until the next read: the window's buffer is reused (no garbage per window). */
   read(pos: number, len: number): Buffer {
     const end = Math.min(this.length, pos + len)
     if (pos < this.start || end > this.start + this.win.length) {
       const size = Math.min(this.length - pos, Math.max(end - pos, WINDOW))
-      const buf = Buffer.allocUnsafe(size)
+      if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, Math.min(WINDOW, this.length)))
       let got = 0
       while (got < size) {
-        const n = readSync(this.fd, buf, got, size - got, pos + got)
+        const n = readSync(this.fd, this.buf, got, size - got, pos + got)
         if (!n) break
         got += n
       }
       this.start = pos
-      this.win = buf.subarray(0, got)
+      this.win = this.buf.subarray(0, got)
     }
     return this.win.subarray(pos - this.start, end - this.start)
   }

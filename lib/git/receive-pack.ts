@@ -68,10 +68,10 @@ async function savePack(dir: string, source: AsyncIterable<Buffer>): Promise<{ p
 }
 
 /** Validates a received pack; null for an empty pack. */
-function checkPack(repo: Repo, tmp: string, limits: PackLimits): IndexedPack | null {
+async function checkPack(repo: Repo, tmp: string, limits: PackLimits): Promise<IndexedPack | null> {
   const src = new FileSource(tmp)
   try {
-    const indexed = indexPack(src, repo.odb, limits)
+    const indexed = await indexPack(src, repo.odb, limits)
     return indexed.entries.length ? indexed : null
   } finally {
     src.close()

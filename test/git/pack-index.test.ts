@@ -22,7 +22,7 @@ test('our .idx is byte-identical to git index-pack for ofs-delta and ref-delta p
     const packDir = path.join(src, '.git/objects/pack')
     const name = readdirSync(packDir).find((f) => f.endsWith('.pack'))!
     const pack = readFileSync(path.join(packDir, name))
-    const indexed = indexPack(new BufferSource(pack), openRepo(tempDir(t)).odb)
+    const indexed = await indexPack(new BufferSource(pack), openRepo(tempDir(t)).odb)
     writeFileSync(`${out}.idx`, writeIndex(indexed.entries, indexed.checksum))
     assert.ok(indexed.entries.length > 45)
     assert.deepEqual(readFileSync(`${out}.idx`), readFileSync(path.join(packDir, name.replace('.pack', '.idx'))))

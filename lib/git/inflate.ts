@@ -1,0 +1,374 @@
+// zlib streams (RFC 1950/1951) inflated into buffers the caller owns: no allocation per object (memory stays flat
+// however much a pack inflates to), and the exact compressed length, which a pack entry does not record.
+import type { PackSource } from './pack-source.ts'
+
+export class InflateError extends Error {}
+
+const CHUNK = 64 * 1024
+/** Output of the streaming mode: the 32 KiB history deflate may copy from, plus room to emit large pieces. */
+const SLIDE = 256 * 1024
+const HISTORY = 32 * 1024
+const EMPTY = Buffer.alloc(0)
+
+const LEN_BASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258)
+const LEN_EXTRA = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0)
+const DIST_BASE = Uint16Array.of(1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577)
+const DIST_EXTRA = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13)
+const CL_ORDER = Uint8Array.of(16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15)
+
+const count = new Uint16Array(16)
+const next = new Uint16Array(16)
+
+/**
+ * Fills a lookup table indexed by the next `max` input bits (entries: symbol << 4 | code length, 0 = invalid) and
+ * returns `max`, 0 when no symbol has a code. Like zlib, only a single one-bit code may leave the code incomplete.
+ */
+function build(lens: Uint8Array, from: number, n: number, table: Uint16Array, mustBeComplete: boolean): number {
+  count.fill(0)
+  for (let i = 0; i < n; i++) count[lens[from + i]]++
+  count[0] = 0
+  let max = 15
+  while (max > 0 && !count[max]) max--
+  if (!max) return 0
+  let left = 1
+  for (let len = 1; len <= 15; len++) {
+    left = (left << 1) - count[len]
+    if (left < 0) throw new InflateError('invalid deflate code lengths')
+  }
+  if (left > 0 && (mustBeComplete || max !== 1)) throw new InflateError('incomplete deflate code')
+  next[1] = 0
+  for (let len = 1; len < 15; len++) next[len + 1] = (next[len] + count[len]) << 1
+  const size = 1 << max
+  table.fill(0, 0, size)
+  for (let sym = 0; sym < n; sym++) {
+    const len = lens[from + sym]
+    if (!len) continue
+    let code = next[len]++
+    let rev = 0
+    for (let i = 0; i < len; i++) {
+      rev = (rev << 1) | (code & 1)
+      code >>= 1
+    }
+    for (let i = rev; i < size; i += 1 << len) table[i] = (sym << 4) | len
+  }
+  return max
+}
+
+const FIXED_LIT = new Uint16Array(1 << 9)
+const FIXED_DIST = new Uint16Array(1 << 5)
+{
+  const l = new Uint8Array(288)
+  l.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288)
+  build(l, 0, 288, FIXED_LIT, true)
+  build(new Uint8Array(32).fill(5), 0, 32, FIXED_DIST, true)
+}
+
+export function adler32(adler: number, buf: Buffer, start: number, end: number): number {
+  let a = adler & 0xffff
+  let b = adler >>> 16
+  for (let i = start; i < end; ) {
+    const n = Math.min(end, i + 5552)
+    for (; i < n; i++) {
+      a += buf[i]
+      b += a
+    }
+    a %= 65521
+    b %= 65521
+  }
+  return ((b << 16) | a) >>> 0
+}
+
+export type Sink = (piece: Buffer) => void
+
+/** One inflater, reused: its tables and sliding buffer are allocated once. Not reentrant. */
+export class Inflater {
+  private lit = new Uint16Array(1 << 15)
+  private dist = new Uint16Array(1 << 15)
+  private cl = new Uint16Array(1 << 7)
+  private lens = new Uint8Array(286 + 30)
+  private slide: Buffer | null = null
+
+  private src: PackSource | null = null
+  private inb: Buffer = EMPTY
+  private ibase = 0
+  private ip = 0
+  private limit = 0
+  private pad = 0
+  private bb = 0
+  private bc = 0
+
+  /** Inflates the stream at `pos` (ending by `limit`) into exactly `out`; returns its compressed length. */
+  into(src: PackSource, pos: number, limit: number, out: Buffer): number {
+    return this.run(src, pos, limit, out, out.length, null)
+  }
+
+  /** Inflates the stream at `pos`, which must hold `size` bytes, handing them to `sink` in pieces; returns its compressed length. */
+  stream(src: PackSource, pos: number, limit: number, size: number, sink: Sink): number {
+    this.slide ??= Buffer.allocUnsafe(SLIDE)
+    return this.run(src, pos, limit, this.slide, size, sink)
+  }
+
+  private fetch(): void {
+    this.ibase += this.inb.length
+    const len = Math.min(CHUNK, this.limit - this.ibase)
+    this.inb = len > 0 ? this.src!.read(this.ibase, len) : EMPTY
+    this.ip = 0
+  }
+
+  /** Ensures `n` (at most 24) bits in the bit buffer; past the input, zero bytes that the end check refuses. */
+  private need(n: number): void {
+    while (this.bc < n) {
+      if (this.ip >= this.inb.length) this.fetch()
+      let b = 0
+      if (this.ip < this.inb.length) b = this.inb[this.ip++]
+      else if (++this.pad > 8) throw new InflateError('truncated deflate stream')
+      this.bb |= b << this.bc
+      this.bc += 8
+    }
+  }
+
+  private bits(n: number): number {
+    if (!n) return 0
+    this.need(n)
+    const v = this.bb & ((1 << n) - 1)
+    this.bb >>>= n
+    this.bc -= n
+    return v
+  }
+
+  private decode(table: Uint16Array, max: number): number {
+    this.need(max)
+    const e = max ? table[this.bb & ((1 << max) - 1)] : 0
+    if (!e) throw new InflateError('invalid deflate code')
+    const len = e & 15
+    this.bb >>>= len
+    this.bc -= len
+    return e >> 4
+  }
+
+  /** Reads a dynamic block's code lengths into the tables; returns [literal bits, distance bits]. */
+  private dynamic(): [number, number] {
+    const nlen = this.bits(5) + 257
+    const ndist = this.bits(5) + 1
+    const ncode = this.bits(4) + 4
+    if (nlen > 286 || ndist > 30) throw new InflateError('too many deflate length or distance symbols')
+    const lens = this.lens
+    lens.fill(0, 0, 19)
+    for (let i = 0; i < ncode; i++) lens[CL_ORDER[i]] = this.bits(3)
+    const clBits = build(lens, 0, 19, this.cl, true)
+    let i = 0
+    while (i < nlen + ndist) {
+      const sym = this.decode(this.cl, clBits)
+      if (sym < 16) {
+        lens[i++] = sym
+        continue
+      }
+      let len = 0
+      let rep: number
+      if (sym === 16) {
+        if (!i) throw new InflateError('deflate repeat with no previous length')
+        len = lens[i - 1]
+        rep = 3 + this.bits(2)
+      } else rep = sym === 17 ? 3 + this.bits(3) : 11 + this.bits(7)
+      if (i + rep > nlen + ndist) throw new InflateError('too many deflate code lengths')
+      lens.fill(len, i, i + rep)
+      i += rep
+    }
+    if (!lens[256]) throw new InflateError('deflate code without end-of-block')
+    return [build(lens, 0, nlen, this.lit, false), build(lens, nlen, ndist, this.dist, false)]
+  }
+
+  // Output state of the current run (streaming mode: `out` is the sliding buffer).
+  private out: Buffer = EMPTY
+  private size = 0
+  private sink: Sink | null = null
+  /** Stream offset of out[0]; out[0, flushed) has gone to the sink and the checksum. */
+  private base = 0
+  private flushed = 0
+  private adler = 1
+
+  /** Makes room for `n` more bytes at `o` by handing finished output to the sink; returns the new `o`. */
+  private room(o: number, n: number): number {
+    const out = this.out
+    if (!this.sink || this.base + o + n > this.size) throw new InflateError('object size does not match its header')
+    this.sink(out.subarray(this.flushed, o))
+    this.adler = adler32(this.adler, out, this.flushed, o)
+    out.copyWithin(0, o - HISTORY, o)
+    this.base += o - HISTORY
+    this.flushed = HISTORY
+    return HISTORY
+  }
+
+  private run(src: PackSource, pos: number, limit: number, out: Buffer, size: number, sink: Sink | null): number {
+    this.src = src
+    this.limit = limit
+    this.inb = EMPTY
+    this.ibase = pos
+    this.ip = 0
+    this.pad = 0
+    this.bb = 0
+    this.bc = 0
+    this.out = out
+    this.size = size
+    this.sink = sink
+    this.base = 0
+    this.flushed = 0
+    this.adler = 1
+    try {
+      const cmf = this.bits(8)
+      const flg = this.bits(8)
+      if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 || flg & 0x20) throw new InflateError('not a zlib stream')
+      const cap = out.length
+      let o = 0
+      let final = 0
+      do {
+        final = this.bits(1)
+        const type = this.bits(2)
+        if (type === 0) {
+          this.bits(this.bc & 7)
+          const len = this.bits(16)
+          if (len !== (~this.bits(16) & 0xffff)) throw new InflateError('invalid stored block length')
+          let left = len
+          while (left && this.bc) {
+            if (o >= cap) o = this.room(o, 1)
+            out[o++] = this.bits(8)
+            left--
+          }
+          while (left) {
+            if (this.ip >= this.inb.length) this.fetch()
+            if (this.ip >= this.inb.length) throw new InflateError('truncated deflate stream')
+            const n = Math.min(left, this.inb.length - this.ip, HISTORY)
+            if (o + n > cap) o = this.room(o, n)
+            this.inb.copy(out, o, this.ip, this.ip + n)
+            o += n
+            this.ip += n
+            left -= n
+          }
+          continue
+        }
+        let lt = FIXED_LIT
+        let lb = 9
+        let dt = FIXED_DIST
+        let db = 5
+        if (type === 2) {
+          ;[lb, db] = this.dynamic()
+          lt = this.lit
+          dt = this.dist
+        } else if (type !== 1) throw new InflateError('invalid deflate block type')
+        const lmask = (1 << lb) - 1
+        const dmask = (1 << db) - 1
+        // The symbol loop keeps the bit buffer and input in locals, handed back to `need` at the end of a chunk.
+        let bb = this.bb
+        let bc = this.bc
+        let inb = this.inb
+        let ip = this.ip
+        for (;;) {
+          while (bc < 24) {
+            if (ip < inb.length) {
+              bb |= inb[ip++] << bc
+              bc += 8
+            } else {
+              this.bb = bb
+              this.bc = bc
+              this.ip = ip
+              this.need(24)
+              bb = this.bb
+              bc = this.bc
+              inb = this.inb
+              ip = this.ip
+            }
+          }
+          let e = lt[bb & lmask]
+          if (!e) throw new InflateError('invalid deflate code')
+          bb >>>= e & 15
+          bc -= e & 15
+          let sym = e >> 4
+          if (sym < 256) {
+            if (o >= cap) o = this.room(o, 1)
+            out[o++] = sym
+            continue
+          }
+          if (sym === 256) break
+          sym -= 257
+          if (sym > 28) throw new InflateError('invalid deflate length code')
+          let extra = LEN_EXTRA[sym]
+          let len = LEN_BASE[sym] + (bb & ((1 << extra) - 1))
+          bb >>>= extra
+          bc -= extra
+          while (bc < 24) {
+            if (ip < inb.length) {
+              bb |= inb[ip++] << bc
+              bc += 8
+            } else {
+              this.bb = bb
+              this.bc = bc
+              this.ip = ip
+              this.need(24)
+              bb = this.bb
+              bc = this.bc
+              inb = this.inb
+              ip = this.ip
+            }
+          }
+          e = db ? dt[bb & dmask] : 0
+          if (!e) throw new InflateError('invalid deflate code')
+          bb >>>= e & 15
+          bc -= e & 15
+          sym = e >> 4
+          if (sym > 29) throw new InflateError('invalid deflate distance code')
+          extra = DIST_EXTRA[sym]
+          while (bc < extra) {
+            if (ip < inb.length) {
+              bb |= inb[ip++] << bc
+              bc += 8
+            } else {
+              this.bb = bb
+              this.bc = bc
+              this.ip = ip
+              this.need(extra)
+              bb = this.bb
+              bc = this.bc
+              inb = this.inb
+              ip = this.ip
+            }
+          }
+          const dist = DIST_BASE[sym] + (bb & ((1 << extra) - 1))
+          bb >>>= extra
+          bc -= extra
+          if (dist > this.base + o) throw new InflateError('deflate distance too far back')
+          if (o + len > cap) o = this.room(o, len)
+          const from = o - dist
+          if (len < 32) {
+            for (let k = from, end = o + len; o < end; ) out[o++] = out[k++]
+          } else {
+            // The copy may overlap what it writes: copy in growing steps of the repeating pattern.
+            while (len > 0) {
+              const n = Math.min(len, o - from)
+              out.copyWithin(o, from, from + n)
+              o += n
+              len -= n
+            }
+          }
+        }
+        this.bb = bb
+        this.bc = bc
+        this.ip = ip
+      } while (!final)
+      this.bits(this.bc & 7)
+      if (this.base + o !== size) throw new InflateError('object size does not match its header')
+      if (sink) sink(out.subarray(this.flushed, o))
+      const adler = adler32(this.adler, out, this.flushed, o)
+      let check = 0
+      for (let i = 0; i < 4; i++) check = check * 256 + this.bits(8)
+      if (check !== adler) throw new InflateError('zlib checksum mismatch')
+      const used = this.ibase + this.ip + this.pad - (this.bc >> 3) - pos
+      if (pos + used > limit) throw new InflateError('truncated deflate stream')
+      return used
+    } finally {
+      this.src = null
+      this.inb = EMPTY
+      this.out = EMPTY
+      this.sink = null
+    }
+  }
+}

@@ -1,0 +1,249 @@
+// Delta bombs: crafted packs under 1 MB pushed to a spawned server must not raise its memory by more than 64 MB,
+// must be refused with a clear `unpack` reason or accepted correctly, and must leave a repository git fsck accepts.
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { test } from 'node:test'
+import { deflateSync } from 'node:zlib'
+import { encodeEntryHeader, encodeOfs } from '../../lib/git/pack-format.ts'
+import { DATABASE_URL, freshDataDir } from '../helpers.ts'
+import { fsck, git, gitHome } from '../git/helpers.ts'
+import { call, spawnServer, type Proc } from '../spawn.ts'
+
+const ZERO = '0'.repeat(40)
+const MiB = 2 ** 20
+const pkt = (s: string) => (Buffer.byteLength(s) + 4).toString(16).padStart(4, '0') + s
+const oidOf = (type: string, data: Buffer) => createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest('hex')
+
+function varint(n: number): Buffer {
+  const out: number[] = []
+  do {
+    let c = n % 128
+    n = Math.floor(n / 128)
+    if (n) c |= 0x80
+    out.push(c)
+  } while (n)
+  return Buffer.from(out)
+}
+
+/** A delta copy op of `len` (< 16 MiB) bytes from `off` in the base. */
+function copy(off: number, len: number): Buffer {
+  const out = [0x80]
+  for (let i = 0; i < 4; i++) {
+    const b = Math.floor(off / 2 ** (8 * i)) & 0xff
+    if (b) (out[0] |= 1 << i), out.push(b)
+  }
+  for (let i = 0; i < 3; i++) {
+    const b = (len >> (8 * i)) & 0xff
+    if (b) (out[0] |= 16 << i), out.push(b)
+  }
+  return Buffer.from(out)
+}
+
+const insert = (data: Buffer) => Buffer.concat([Buffer.from([data.length]), data])
+const delta = (baseSize: number, resultSize: number, ops: Buffer[]) => Buffer.concat([varint(baseSize), varint(resultSize), ...ops])
+
+type Entry = { type: number; data: Buffer } | { type: 6; data: Buffer; base: number } | { type: 7; data: Buffer; base: string }
+
+/** A pack of raw entries; an ofs-delta's base is the index of an earlier entry. */
+function pack(entries: Entry[]): Buffer {
+  const head = Buffer.alloc(12)
+  head.write('PACK')
+  head.writeUInt32BE(2, 4)
+  head.writeUInt32BE(entries.length, 8)
+  const parts: Buffer[] = [head]
+  const offsets: number[] = []
+  let at = 12
+  for (const e of entries) {
+    offsets.push(at)
+    const part = [encodeEntryHeader(e.type, e.data.length)]
+    if (e.type === 6) part.push(encodeOfs(at - offsets[(e as { base: number }).base]))
+    if (e.type === 7) part.push(Buffer.from((e as { base: string }).base, 'hex'))
+    part.push(deflateSync(e.data, { level: 9 }))
+    for (const p of part) at += p.length
+    parts.push(...part)
+  }
+  const body = Buffer.concat(parts)
+  return Buffer.concat([body, createHash('sha1').update(body).digest()])
+}
+
+/** Applies a delta made of the ops above, for computing the ids the server must find. */
+function applyOps(base: Buffer, d: Buffer): Buffer {
+  let p = 0
+  const skip = () => {
+    while (d[p++] & 0x80);
+  }
+  skip()
+  skip()
+  const parts: Buffer[] = []
+  while (p < d.length) {
+    const op = d[p++]
+    if (op & 0x80) {
+      let off = 0
+      let len = 0
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) off += d[p++] * 2 ** (8 * i)
+      for (let i = 0; i < 3; i++) if (op & (16 << i)) len |= d[p++] << (8 * i)
+      parts.push(base.subarray(off, off + (len || 0x10000)))
+    } else {
+      parts.push(d.subarray(p, p + op))
+      p += op
+    }
+  }
+  return Buffer.concat(parts)
+}
+
+/** A tree naming every blob, and a commit of it: what makes a pack of blobs a legitimate push. */
+function commitOf(blobs: string[], msg: string): { tree: Buffer; commit: Buffer; id: string } {
+  const names = blobs.map((id, i) => ({ name: `f${String(i).padStart(5, '0')}`, id })).sort((a, b) => (a.name < b.name ? -1 : 1))
+  const tree = Buffer.concat(names.map((n) => Buffer.concat([Buffer.from(`100644 ${n.name}\0`), Buffer.from(n.id, 'hex')])))
+  const commit = Buffer.from(`tree ${oidOf('tree', tree)}\nauthor A <a@b> 1600000000 +0000\ncommitter A <a@b> 1600000000 +0000\n\n${msg}\n`)
+  return { tree, commit, id: oidOf('commit', commit) }
+}
+
+const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8')
+const kb = (s: string, key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(s)?.[1] ?? 0)
+
+/** Pushes `bytes` as the pack of one ref update; returns the report and the server's peak RSS growth in MB. */
+async function push(srv: Proc, room: string, update: string, bytes: Buffer) {
+  const pid = srv.child.pid!
+  // Resets the peak (VmHWM) to the current RSS, so the peak after the push is this push's.
+  writeFileSync(`/proc/${pid}/clear_refs`, '5')
+  const before = kb(status(pid), 'VmRSS')
+  const body = Buffer.concat([Buffer.from(pkt(`${update}\0report-status\n`) + '0000'), bytes])
+  const res = await fetch(`${srv.url}/rooms/${room}/git-receive-pack`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-git-receive-pack-request' },
+    body,
+  })
+  const text = Buffer.from(await res.arrayBuffer()).toString('latin1')
+  const grewMb = (kb(status(pid), 'VmHWM') - before) / 1024
+  const t0 = Date.now()
+  const health = await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(1000) })
+  return { status: res.status, text, grewMb, healthMs: Date.now() - t0, healthy: health.status === 200 }
+}
+
+interface Case {
+  name: string
+  entries: Entry[]
+  ref: string
+  /** The ref's new id. */
+  tip: string
+  /** Expected report: an `unpack` refusal, or acceptance. */
+  expect: RegExp
+}
+
+function cases(): Case[] {
+  const out: Case[] = []
+
+  // The reported bomb: an 8 MiB zero blob and seven ref-deltas that each copy it 30 times.
+  const zero = Buffer.alloc(8 * MiB)
+  const zeroId = oidOf('blob', zero)
+  const bomb: Entry[] = [{ type: 3, data: zero }]
+  for (let i = 0; i < 7; i++) {
+    const ops: Buffer[] = [insert(Buffer.from([i]))]
+    for (let k = 0; k < 30; k++) ops.push(copy(0, zero.length))
+    bomb.push({ type: 7, data: delta(zero.length, 30 * zero.length + 1, ops), base: zeroId })
+  }
+  out.push({ name: 'ref-delta bomb (8 MiB blob, 7 deltas x30)', entries: bomb, ref: 'refs/heads/bomb', tip: zeroId, expect: /unpack object of 251658241 bytes exceeds the limit of \d+ bytes for a pack of \d+ bytes/ })
+
+  /** Adds the tree and commit naming `blobs` (ids, with their data) and expects the push to be accepted. */
+  const accepted = (name: string, entries: Entry[], blobs: Buffer[], ref: string) => {
+    const c = commitOf(blobs.map((b) => oidOf('blob', b)), name)
+    entries.push({ type: 2, data: c.tree }, { type: 1, data: c.commit })
+    out.push({ name, entries, ref, tip: c.id, expect: /unpack ok\n.*ok refs\/heads\//s })
+  }
+  const tag = (k: number) => Buffer.from([k & 0xff, k >> 8])
+
+  // Many ofs-deltas, each copying all of one 8 MiB compressible base: 440 MiB to hash from an 8 KB pack.
+  const big = Buffer.alloc(8 * MiB, 'a')
+  const many = (count: number) => {
+    const entries: Entry[] = [{ type: 3, data: big }]
+    const blobs: Buffer[] = [big]
+    for (let k = 0; k < count; k++) {
+      const d = delta(big.length, big.length, [insert(tag(k)), copy(2, big.length - 2)])
+      entries.push({ type: 6, data: d, base: 0 })
+      blobs.push(applyOps(big, d))
+    }
+    return { entries, blobs }
+  }
+  const fits = many(54)
+  accepted('many ofs-deltas of one large base', fits.entries, fits.blobs, 'refs/heads/many')
+  out.push({ name: 'too many ofs-deltas of one large base', entries: many(80).entries, ref: 'refs/heads/toomany', tip: oidOf('blob', big), expect: /unpack pack inflates beyond the limit of 536870912 bytes for a pack of \d+ bytes/ })
+
+  // A deep chain: every object is the base of the next, each 8 MiB.
+  {
+    const entries: Entry[] = [{ type: 3, data: big }]
+    const blobs: Buffer[] = [big]
+    for (let k = 0; k < 50; k++) {
+      const d = delta(big.length, big.length, [copy(0, 4 * MiB), insert(tag(k)), copy(4 * MiB + 2, 4 * MiB - 2)])
+      entries.push({ type: 6, data: d, base: k })
+      blobs.push(applyOps(blobs[k], d))
+    }
+    accepted('deep delta chain of large objects', entries, blobs, 'refs/heads/deep')
+  }
+
+  // Wide and deep: every object has three children, four levels down (121 objects of 4 MiB, ref- and ofs-deltas).
+  {
+    const root = Buffer.alloc(4 * MiB, 'b')
+    const entries: Entry[] = [{ type: 3, data: root }]
+    const blobs: Buffer[] = [root]
+    let level = [0]
+    for (let depth = 0; depth < 4; depth++) {
+      const nextLevel: number[] = []
+      for (const parent of level) {
+        for (let j = 0; j < 3; j++) {
+          const k = blobs.length
+          const d = delta(root.length, root.length, [insert(tag(k)), copy(2, root.length - 2)])
+          entries.push(k % 2 ? { type: 6, data: d, base: parent } : { type: 7, data: d, base: oidOf('blob', blobs[parent]) })
+          blobs.push(applyOps(blobs[parent], d))
+          nextLevel.push(k)
+        }
+      }
+      level = nextLevel
+    }
+    accepted('wide and deep delta tree', entries, blobs, 'refs/heads/wide')
+  }
+
+  // The largest objects a pack under 1 MB may hold (incompressible padding buys a higher per-object limit), chained.
+  {
+    const pad = randomBytes(1000 * 1000 - 4000)
+    const base = Buffer.alloc(15 * MiB, 'c')
+    const entries: Entry[] = [{ type: 3, data: pad }, { type: 3, data: base }]
+    const blobs: Buffer[] = [pad, base]
+    for (let k = 0; k < 20; k++) {
+      const d = delta(base.length, base.length, [insert(tag(k)), copy(2, base.length - 2)])
+      entries.push({ type: 6, data: d, base: k + 1 })
+      blobs.push(applyOps(blobs[k + 1], d))
+    }
+    accepted('deep chain of the largest objects a 1 MB pack allows', entries, blobs, 'refs/heads/largest')
+  }
+
+  return out
+}
+
+test('delta bombs under 1 MB: bounded server memory, refused or accepted correctly, repository intact', { timeout: 120_000 }, async (t) => {
+  const dataDir = await freshDataDir(t)
+  const srv = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: DATABASE_URL ?? '', MAX_EVENT_LOOP_DELAY_MS: '0' })
+  t.after(() => srv.kill9())
+  const name = `bomb-${Date.now().toString(36)}`
+  const room = await call(srv.url, 'room.create', { agentName: 'alice', name })
+  const repoDir = path.join(dataDir, 'repos', `${room.data.roomId}.git`)
+  const home = gitHome(t)
+  const refs = async () => (await git(home, repoDir, ['--git-dir', repoDir, 'for-each-ref', '--format=%(refname) %(objectname)'])).stdout
+
+  for (const c of cases()) {
+    const bytes = pack(c.entries)
+    assert.ok(bytes.length < MiB, `${c.name}: the pack is under 1 MB (${bytes.length})`)
+    const before = await refs()
+    const r = await push(srv, name, `${ZERO} ${c.tip} ${c.ref}`, bytes)
+    t.diagnostic(`${c.name}: pack ${bytes.length} B, RSS +${r.grewMb.toFixed(1)} MB, /healthz ${r.healthMs} ms, ${r.text.split('\n')[0].slice(4)}`)
+    assert.equal(r.status, 200, c.name)
+    assert.match(r.text, c.expect, c.name)
+    assert.ok(r.healthy && r.healthMs < 1000, `${c.name}: /healthz answered in ${r.healthMs} ms`)
+    assert.ok(r.grewMb <= 64, `${c.name}: RSS grew by ${r.grewMb.toFixed(1)} MB`)
+    if (/unpack ok/.test(c.expect.source)) assert.match(await refs(), new RegExp(`${c.ref} ${c.tip}`), c.name)
+    else assert.equal(await refs(), before, `${c.name}: refs unchanged`)
+    await fsck(home, repoDir)
+  }
+})
