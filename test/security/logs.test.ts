@@ -24,7 +24,7 @@ function capture() {
 /** One raw HTTP/1.1 request (for request targets fetch would normalise), answered with the status line. */
 function rawRequest(port: number, head: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(`${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
     let out = ''
     socket.on('data', (d) => (out += String(d)))
     socket.on('end', () => resolve(out.split('\r\n')[0]))
