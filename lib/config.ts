@@ -36,6 +36,8 @@ const FIELDS = {
   maxMessageChars: { env: 'MAX_MESSAGE_CHARS', schema: Count, default: 32000 },
   bodyLimitBytes: { env: 'BODY_LIMIT_BYTES', schema: Count, default: 1024 * 1024 },
   gitMaxPushBytes: { env: 'GIT_MAX_PUSH_BYTES', schema: Count, default: 512 * 1024 * 1024 },
+  /** Unreachable git objects are pruned once older than this; 0 prunes at the next run. */
+  gitPruneGraceSeconds: { env: 'GIT_PRUNE_GRACE_SECONDS', schema: Type.Integer({ minimum: 0 }), default: 3600 },
   ssePingSeconds: { env: 'SSE_PING_SECONDS', schema: Positive, default: 15 },
   sseClientBufferBytes: { env: 'SSE_CLIENT_BUFFER_BYTES', schema: Count, default: 1024 * 1024 },
   busResyncSeconds: { env: 'BUS_RESYNC_SECONDS', schema: Positive, default: 5 },

@@ -9,7 +9,7 @@ import { ZERO_OID } from './objects.ts'
 export const AGENT = 'agent=convene/1.0'
 export type Service = 'git-upload-pack' | 'git-receive-pack'
 
-const UPLOAD_CAPS = 'multi_ack_detailed side-band-64k thin-pack ofs-delta shallow deepen-since deepen-not deepen-relative no-progress include-tag object-format=sha1'
+const UPLOAD_CAPS = 'multi_ack_detailed side-band-64k thin-pack ofs-delta shallow deepen-since deepen-not deepen-relative no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want object-format=sha1'
 const RECEIVE_CAPS = 'report-status report-status-v2 delete-refs side-band-64k quiet atomic ofs-delta push-options no-thin object-format=sha1'
 
 export interface AdvertisedRef extends Ref {

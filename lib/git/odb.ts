@@ -1,6 +1,6 @@
 // Object store of one bare repository: packs with indexes plus loose objects.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { inflateSync, deflateSync } from 'node:zlib'
 import { applyDelta } from './delta.ts'
 import { hashObject } from './objects.ts'
@@ -19,6 +19,8 @@ const CACHE_BYTES = 48 * 1024 * 1024
 
 export class ObjectStore {
   packs: PackFile[] = []
+  /** Packs whose files were removed (by a prune) while a request may still be reading them. */
+  private retired: PackFile[] = []
   private names = new Set<string>()
   private cache = new Map<string, GitObject>()
   private cacheBytes = 0
@@ -29,7 +31,7 @@ export class ObjectStore {
     return join(this.dir, 'pack')
   }
 
-  /** Picks up packs added since the last look (possibly by another instance). */
+  /** Picks up packs added and drops packs removed since the last look (possibly by another instance). */
   refresh(): void {
     let files: string[]
     try {
@@ -37,16 +39,39 @@ export class ObjectStore {
     } catch {
       return
     }
+    const listed = new Set(files)
+    for (const p of this.packs) {
+      const idx = basename(p.path).replace(/\.pack$/, '.idx')
+      if (listed.has(idx)) continue
+      // Its open descriptor still reads the removed file: closed once no request uses the store.
+      this.retired.push(p)
+      this.names.delete(idx)
+    }
+    if (this.retired.length) this.packs = this.packs.filter((p) => !this.retired.includes(p))
     for (const f of files) {
       if (!f.endsWith('.idx') || this.names.has(f)) continue
       const pack = join(this.packDir, f.replace(/\.idx$/, '.pack'))
       if (!existsSync(pack)) continue
-      this.packs.push(new PackFile(pack))
+      let file: PackFile
+      try {
+        file = new PackFile(pack)
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') continue // removed between the listing and the open
+        throw err
+      }
+      this.packs.push(file)
       this.names.add(f)
     }
   }
 
+  /** Closes packs dropped by refresh; only when no reader can still hold one. */
+  closeRetired(): void {
+    for (const p of this.retired) p.close()
+    this.retired = []
+  }
+
   close(): void {
+    this.closeRetired()
     for (const p of this.packs) p.close()
     this.packs = []
     this.names.clear()

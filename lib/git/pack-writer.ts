@@ -1,7 +1,7 @@
 // Streams a pack of the given objects, copying stored compressed entries (deltas included)
 // and rewriting ofs-delta distances; objects whose delta base is not sent go out whole.
 import { createHash } from 'node:crypto'
-import { deflateSync } from 'node:zlib'
+import { crc32, deflateSync } from 'node:zlib'
 import type { ObjectStore } from './odb.ts'
 import { readLoose } from './odb.ts'
 import type { PackFile } from './pack-file.ts'
@@ -34,15 +34,17 @@ class Window {
 
 export interface WriteOptions {
   ofsDelta: boolean
+  /** Told of each entry written (for an index of the pack): its object, offset and CRC-32. */
+  onEntry?: (oid: string, offset: number, crc: number) => void
 }
 
 export function* writePack(odb: ObjectStore, oids: Set<string>, opts: WriteOptions): Generator<Buffer> {
   const byPack = new Map<PackFile, number[]>()
-  const loose: string[] = []
+  const loose: [string, string][] = []
   for (const oid of oids) {
     const loc = odb.locate(oid)
     if (!loc) throw new Error(`missing object ${oid}`)
-    if ('loose' in loc) loose.push(loc.loose)
+    if ('loose' in loc) loose.push([oid, loc.loose])
     else {
       const list = byPack.get(loc.pack)
       if (list) list.push(loc.offset)
@@ -54,7 +56,10 @@ export function* writePack(odb: ObjectStore, oids: Set<string>, opts: WriteOptio
   let pending: Buffer[] = []
   let pendingBytes = 0
   let written = 0
+  let crc = 0
+  const onEntry = opts.onEntry
   const emit = (b: Buffer) => {
+    if (onEntry) crc = crc32(b, crc)
     hash.update(b)
     pending.push(b)
     pendingBytes += b.length
@@ -83,6 +88,7 @@ export function* writePack(odb: ObjectStore, oids: Set<string>, opts: WriteOptio
       const baseOffset = off + (h.baseOffset ?? 0)
       const here = written
       outAt.set(off, here)
+      crc = 0
       if (h.type === OBJ_OFS_DELTA) {
         const baseAt = outAt.get(baseOffset)
         const baseOid = baseAt === undefined ? pack.oidAt(baseOffset) : ''
@@ -101,24 +107,20 @@ export function* writePack(odb: ObjectStore, oids: Set<string>, opts: WriteOptio
         const o = odb.readAt(pack, off)
         whole(TYPE_CODES[o.type], o.data)
       } else emit(raw)
+      onEntry?.(pack.oidAt(off), here, crc)
       if (pendingBytes >= CHUNK) yield flush()
     }
   }
-  for (const path of loose) {
+  for (const [oid, path] of loose) {
+    const here = written
+    crc = 0
     const o = readLoose(path)
     whole(TYPE_CODES[o.type], o.data)
+    onEntry?.(oid, here, crc)
     if (pendingBytes >= CHUNK) yield flush()
   }
   const sum = hash.digest()
   pending.push(sum)
   pendingBytes += sum.length
   yield flush()
-}
-
-/** Every object id in the repository, each once. */
-export function allObjects(odb: ObjectStore): Set<string> {
-  const out = new Set<string>()
-  for (const p of odb.packs) for (let i = 0; i < p.index.count; i++) out.add(p.index.oid(i))
-  for (const id of odb.looseIds()) out.add(id)
-  return out
 }

@@ -17,6 +17,7 @@ export class Repo {
   release(): void {
     this.users--
     if (this.evicted && this.users <= 0) this.odb.close()
+    else if (this.users <= 0) this.odb.closeRetired()
   }
 }
 

@@ -6,8 +6,8 @@ import type { Repo } from './repo.ts'
 import { isOid } from './objects.ts'
 import { deepenWindow } from './shallow.ts'
 import type { DeepenRequest } from './shallow.ts'
-import { enumerateObjects, Walker } from './walk.ts'
-import { allObjects, writePack } from './pack-writer.ts'
+import { enumerateObjects, ReachableCommits, Walker } from './walk.ts'
+import { writePack } from './pack-writer.ts'
 
 interface FetchArgs {
   wants: string[]
@@ -118,21 +118,43 @@ function shallowPlan(repo: Repo, w: Walker, a: FetchArgs): ShallowPlan {
   return sp
 }
 
-function objectsToSend(repo: Repo, w: Walker, a: FetchArgs, common: string[], sp: ShallowPlan): Set<string> {
-  for (const want of a.wants) if (!repo.odb.has(want)) throw new ProtocolError(`not our ref ${want}`)
-  let objects: Set<string>
-  // A clone of everything: send every stored object, no walk needed.
-  if (!common.length && !a.shallow.size && !isDeepen(a)) objects = allObjects(repo.odb)
-  else {
-    objects = enumerateObjects(w, {
-      wants: a.wants,
-      haves: common,
-      clientShallow: a.shallow,
-      unshallow: sp.unshallow,
-      boundary: sp.boundary,
-      window: sp.window,
-    })
+const reachableByRepo = new WeakMap<Repo, ReachableCommits>()
+
+/**
+ * The first want that is neither a ref tip (or a tag or object a tip peels through) nor a commit reachable
+ * from one, as git's uploadpack.allowReachableSHA1InWant; null when every want may be served.
+ */
+function unreachableWant(repo: Repo, w: Walker, wants: string[]): string | null {
+  const refs = refsWithPeeled(repo)
+  const tips = new Set<string>()
+  for (const r of refs) tips.add(r.oid).add(r.peeled ?? r.oid)
+  let rest = wants.filter((x) => !tips.has(x))
+  if (!rest.length) return null
+  for (const r of refs) if (r.peeled) w.peel(r.oid, tips)
+  rest = rest.filter((x) => !tips.has(x))
+  if (!rest.length) return null
+  const key = refs.map((r) => `${r.oid} ${r.name}`).join('\n')
+  let reach = reachableByRepo.get(repo)
+  if (reach?.key !== key) {
+    reach = new ReachableCommits(key, new Set(refs.map((r) => r.peeled ?? r.oid)), w)
+    reachableByRepo.set(repo, reach)
   }
+  return rest.find((x) => !reach.has(w, x)) ?? null
+}
+
+/** The answer to wants that may not be served: an ERR line the client prints. */
+const notOurRef = (oid: string) => pkt(`ERR upload-pack: not our ref ${oid}\n`)
+
+/** Objects reachable from the wants minus what the client has: only what refs can reach is ever sent. */
+function objectsToSend(w: Walker, a: FetchArgs, common: string[], sp: ShallowPlan, repo: Repo): Set<string> {
+  const objects = enumerateObjects(w, {
+    wants: a.wants,
+    haves: common,
+    clientShallow: a.shallow,
+    unshallow: sp.unshallow,
+    boundary: sp.boundary,
+    window: sp.window,
+  })
   if (a.includeTag) {
     for (const r of refsWithPeeled(repo)) if (r.peeled && objects.has(r.peeled)) w.peel(r.oid, objects)
   }
@@ -180,6 +202,12 @@ export async function* uploadPackV0(repo: Repo, body: AsyncIterable<Buffer>): As
     if (!parseShared(line, a) || line.startsWith('have ')) throw new ProtocolError(`unexpected line ${quote(line)}`)
   }
   if (!a.wants.length) return
+  const w = new Walker(repo.odb)
+  const bad = unreachableWant(repo, w, a.wants)
+  if (bad) {
+    yield notOurRef(bad)
+    return
+  }
   const out: Buffer[] = []
   const shallowFirst = isDeepen(a)
   const common: string[] = []
@@ -203,14 +231,13 @@ export async function* uploadPackV0(repo: Repo, body: AsyncIterable<Buffer>): As
       out.push(pkt(`ACK ${have} common\n`))
     }
   }
-  const w = new Walker(repo.odb)
   const sp = shallowPlan(repo, w, a)
   if (shallowFirst) yield Buffer.concat([...sp.lines.map((l) => pkt(`${l}\n`)), FLUSH])
   if (!a.done) {
     if (out.length) yield Buffer.concat(out)
     return
   }
-  const objects = objectsToSend(repo, w, a, common, sp)
+  const objects = objectsToSend(w, a, common, sp, repo)
   out.push(pkt(common.length ? `ACK ${common[common.length - 1]}\n` : 'NAK\n'))
   yield Buffer.concat(out)
   yield* packOutput(repo, objects, a)
@@ -283,6 +310,12 @@ export async function* uploadPackV2(repo: Repo, body: AsyncIterable<Buffer>): As
     else if (line.startsWith('want-ref ')) throw new ProtocolError('want-ref is not supported: this server does not advertise ref-in-want')
     else throw new ProtocolError(`unexpected fetch argument ${quote(line)}`)
   }
+  const w = new Walker(repo.odb)
+  const bad = unreachableWant(repo, w, a.wants)
+  if (bad) {
+    yield notOurRef(bad)
+    return
+  }
   const common = commonOf(repo, a.haves)
   const out: Buffer[] = []
   if (!a.done) {
@@ -293,9 +326,8 @@ export async function* uploadPackV2(repo: Repo, body: AsyncIterable<Buffer>): As
     yield Buffer.concat(out)
     return
   }
-  const w = new Walker(repo.odb)
   const sp = shallowPlan(repo, w, a)
-  const objects = objectsToSend(repo, w, a, common, sp)
+  const objects = objectsToSend(w, a, common, sp, repo)
   if (isDeepen(a) || a.shallow.size) out.push(pkt('shallow-info\n'), ...sp.lines.map((l) => pkt(`${l}\n`)), DELIM)
   out.push(pkt('packfile\n'))
   yield Buffer.concat(out)

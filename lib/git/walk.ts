@@ -112,6 +112,11 @@ export function enumerateObjects(w: Walker, req: EnumerateRequest): Set<string> 
     if (!req.clientShallow.has(c) || req.unshallow.has(c)) for (const p of parents) push(p, INT)
   }
 
+  // Nothing the client has: each tree once, skipping what was already seen (fewest tree reads).
+  if (![...flags.values()].includes(UNINT)) {
+    for (const c of sent) fullTree(w, w.commit(c).tree, out)
+    return out
+  }
   // Trees: diff each sent commit against a parent the client will have.
   for (const c of sent) {
     const tree = w.commit(c).tree
@@ -132,10 +137,20 @@ function parentsOf(w: Walker, c: string, req: EnumerateRequest): string[] {
 function fullTree(w: Walker, oid: string, out: Set<string>): void {
   if (out.has(oid)) return
   out.add(oid)
-  for (const e of w.tree(oid)) {
-    if (isGitlink(e.mode)) continue
-    if (isTreeMode(e.mode)) fullTree(w, e.oid, out)
-    else out.add(e.oid)
+  const o = w.odb.read(oid)
+  if (!o || o.type !== 'tree') throw new Error(`not a tree: ${oid}`)
+  const data = o.data
+  // Entries read in place (`<mode> <name>\0<20-byte id>`): names are never decoded.
+  for (let p = 0; p < data.length; ) {
+    const nul = data.indexOf(0, p)
+    if (nul < 0 || nul + 21 > data.length) throw new Error('malformed tree')
+    const id = data.toString('hex', nul + 1, nul + 21)
+    // Modes: 40000 (tree), 160000 (gitlink), 100644/100755/120000 (blobs).
+    const tree = data[p] === 0x34 || (data[p] === 0x30 && data[p + 1] === 0x34)
+    const gitlink = data[p] === 0x31 && data[p + 1] === 0x36
+    if (tree) fullTree(w, id, out)
+    else if (!gitlink) out.add(id)
+    p = nul + 21
   }
 }
 
@@ -152,5 +167,78 @@ function diffTree(w: Walker, tree: string, base: string, out: Set<string>): void
       if (prev && isTreeMode(prev.mode)) diffTree(w, e.oid, prev.oid, out)
       else fullTree(w, e.oid, out)
     } else out.add(e.oid)
+  }
+}
+
+/**
+ * Commits reachable from a fixed set of tips, walked newest first only as far as a question needs;
+ * what was walked is kept, so one instance can serve every fetch made against the same ref state.
+ */
+export class ReachableCommits {
+  private seen = new Set<string>()
+  private heap = new MaxHeap<string>()
+
+  constructor(
+    /** The ref state the tips were read from. */
+    readonly key: string,
+    tips: Iterable<string>,
+    w: Walker,
+  ) {
+    for (const c of tips) this.add(w, c)
+  }
+
+  private add(w: Walker, c: string): void {
+    if (this.seen.has(c)) return
+    this.seen.add(c)
+    let time: number
+    try {
+      time = w.commit(c).time
+    } catch {
+      return // a missing or non-commit parent: nothing behind it to walk
+    }
+    this.heap.push(time, c)
+  }
+
+  has(w: Walker, oid: string): boolean {
+    while (!this.seen.has(oid) && this.heap.size) {
+      for (const p of w.commit(this.heap.pop()!).parents) this.add(w, p)
+    }
+    return this.seen.has(oid)
+  }
+}
+
+const yieldEvery = 4096
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Adds to `seen` every object reachable from `roots` (gitlinks are not followed). A missing object
+ * throws when `missing` is 'throw' and is skipped otherwise. Yields to the event loop as it goes.
+ */
+export async function markReachable(w: Walker, roots: Iterable<string>, seen: Set<string>, missing: 'throw' | 'skip'): Promise<void> {
+  const stack: string[] = []
+  for (const r of roots) if (!seen.has(r)) stack.push(r)
+  let n = 0
+  while (stack.length) {
+    const oid = stack.pop()!
+    if (seen.has(oid)) continue
+    if (++n % yieldEvery === 0) await tick()
+    const o = w.odb.read(oid)
+    if (!o) {
+      if (missing === 'throw') throw new Error(`missing object ${oid}`)
+      continue
+    }
+    seen.add(oid)
+    if (o.type === 'commit') {
+      const c = parseCommit(o.data)
+      stack.push(c.tree, ...c.parents)
+    } else if (o.type === 'tag') stack.push(parseTag(o.data).object)
+    else if (o.type === 'tree') {
+      for (const e of parseTree(o.data)) {
+        if (isGitlink(e.mode) || seen.has(e.oid)) continue
+        if (isTreeMode(e.mode)) stack.push(e.oid)
+        else if (w.odb.has(e.oid)) seen.add(e.oid)
+        else if (missing === 'throw') throw new Error(`missing object ${e.oid}`)
+      }
+    }
   }
 }

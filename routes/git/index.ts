@@ -20,6 +20,7 @@ import type { Pusher } from '../../lib/git/push-rules.ts'
 import { basicCredentials, roomRef } from './auth.ts'
 import { BodyTooLarge, gitBody } from './body.ts'
 import { repoBytes } from './quota.ts'
+import { schedulePrunes } from './prune.ts'
 
 const SERVICES: Service[] = ['git-upload-pack', 'git-receive-pack']
 const REQUEST_TYPES = SERVICES.map((s) => `application/x-${s}-request`)
@@ -38,6 +39,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   const store = app.store
   if (!rooms || !store) throw new Error('git routes need the rooms and store plugins')
   const repoDir = (roomId: string) => path.join(config.reposDir, `${roomId}.git`)
+  const prunes = schedulePrunes(app, config.gitPruneGraceSeconds, repoDir)
 
   rooms.onRoomsDeleted((ids) => {
     for (const id of ids) deleteRepo(repoDir(id))
@@ -154,6 +156,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       // git sends credentials only when asked, and can ask its user or helper and resend a body it did not stream.
       unauthenticated: req.headers.authorization ? undefined : req.headers['content-length'] !== undefined ? 'challenge' : 'streamed',
       onPushed: async (updates, before) => {
+        prunes.touched(roomId)
         try {
           const text = summarizePush(repo.odb, updates, before, pusher?.name)
           if (text) await rooms.postNotice(roomId, text)

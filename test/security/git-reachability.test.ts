@@ -1,0 +1,295 @@
+// Issue 13 point 5: only objects reachable from refs are ever served, and unreachable ones are pruned.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync, utimesSync } from 'node:fs'
+import path from 'node:path'
+import { test } from 'node:test'
+import { loadConfig } from '../../lib/config.ts'
+import { openRepo, pruneRepository } from '../../lib/git/index.ts'
+import { PackIndex } from '../../lib/git/pack-index.ts'
+import { FLUSH, pkt } from '../../lib/git/pktline.ts'
+import { tempDir, type TestServer } from '../helpers.ts'
+import { commitFiles, fsck, git, gitHome, gitOk, gitRoom, gitServer, type GitRoom } from '../git/helpers.ts'
+
+const ZERO = '0'.repeat(40)
+const SECRET = 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\n'
+
+/** Config for pushes as the room's admin (rewrites need an agent): credentials sent up front. */
+const asAdmin = (room: GitRoom) => ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`alice:${room.token}`).toString('base64')}`]
+const proto = (v: string) => ['-c', `protocol.version=${v}`]
+
+/** True when the stock git finds the object in the server's repository. */
+async function stored(home: string, room: GitRoom, oid: string): Promise<boolean> {
+  return (await git(home, room.dir, ['--git-dir', room.dir, 'cat-file', '-e', oid])).code === 0
+}
+
+/** Every object id in the repository's pack indexes and loose files (what is on disk, by our own reading). */
+function idsOnDisk(dir: string): Set<string> {
+  const out = new Set<string>()
+  const objects = path.join(dir, 'objects')
+  for (const f of readdirSync(path.join(objects, 'pack'))) {
+    if (!f.endsWith('.idx')) continue
+    const idx = new PackIndex(readFileSync(path.join(objects, 'pack', f)))
+    for (let i = 0; i < idx.count; i++) out.add(idx.oid(i))
+  }
+  for (const d of readdirSync(objects)) if (/^[0-9a-f]{2}$/.test(d)) for (const f of readdirSync(path.join(objects, d))) out.add(d + f)
+  return out
+}
+
+interface Scene {
+  s: TestServer
+  room: GitRoom
+  home: string
+  work: string
+  a: string
+  /** First commit: reachable, not a tip after the rewrite. */
+  base: string
+  /** The commit holding the secret, force-pushed away, and the secret blob. */
+  leaked: string
+  blob: string
+  /** The rewritten tip. */
+  clean: string
+}
+
+/** Pushes a secret, then force-pushes a new history without it (as the room's admin). */
+async function leakAndRewrite(t: import('node:test').TestContext, graceSeconds = 3600): Promise<Scene> {
+  const s = await gitServer(t, { gitPruneGraceSeconds: graceSeconds, maxEventLoopDelayMs: 0 })
+  const room = await gitRoom(s)
+  const home = gitHome(t)
+  const work = tempDir(t)
+  const a = path.join(work, 'a')
+  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const base = await commitFiles(home, a, { 'README.md': 'hello\n' }, 'base')
+  await gitOk(home, a, ['push', '-q', room.url, 'main'])
+  const leaked = await commitFiles(home, a, { '.env': SECRET }, 'add config')
+  const blob = (await gitOk(home, a, ['rev-parse', 'HEAD:.env'])).trim()
+  await gitOk(home, a, ['push', '-q', room.url, 'main'])
+  await gitOk(home, a, ['reset', '-q', '--hard', base])
+  const clean = await commitFiles(home, a, { 'config.example': 'AWS_SECRET_ACCESS_KEY=\n' }, 'config without secrets')
+  await gitOk(home, a, [...asAdmin(room), 'push', '-q', '--force', room.url, 'main'])
+  assert.equal((await gitOk(home, work, ['ls-remote', room.url, 'refs/heads/main'])).split('\t')[0], clean)
+  return { s, room, home, work, a, base, leaked, blob, clean }
+}
+
+/** A fresh clone, then a fetch of each id by sha; returns the clone and each fetch's outcome. */
+async function cloneAndFetch(sc: Scene, v: string, name: string, shas: string[]) {
+  const dir = path.join(sc.work, name)
+  await gitOk(sc.home, sc.work, [...proto(v), 'clone', '-q', sc.room.url, name])
+  const fetched: Record<string, { code: number; stderr: string }> = {}
+  for (const sha of shas) fetched[sha] = await git(sc.home, dir, [...proto(v), 'fetch', '-q', 'origin', sha])
+  return { dir, fetched }
+}
+
+test('a force-pushed-away secret is never served (v0 and v2) while reachable history still is, and a prune removes it', async (t) => {
+  const sc = await leakAndRewrite(t)
+  const { home, room } = sc
+  assert.ok(await stored(home, room, sc.blob), 'the rewrite left the secret stored (until pruned)')
+
+  for (const v of ['0', '2']) {
+    const { dir, fetched } = await cloneAndFetch(sc, v, `clone-v${v}`, [sc.leaked, sc.blob, sc.base])
+    // A clone holds exactly what main reaches.
+    assert.notEqual((await git(home, dir, ['cat-file', '-e', sc.blob])).code, 0, `v${v} clone must not contain the secret blob`)
+    assert.notEqual((await git(home, dir, ['cat-file', '-e', sc.leaked])).code, 0, `v${v} clone must not contain the leaked commit`)
+    assert.equal((await gitOk(home, dir, ['rev-list', '--count', 'HEAD'])).trim(), '2')
+    await gitOk(home, dir, ['fsck', '--strict', '--no-progress'])
+    // Unreachable ids are refused with git's own message; a reachable non-tip commit is served.
+    for (const sha of [sc.leaked, sc.blob]) {
+      assert.notEqual(fetched[sha].code, 0, `v${v} fetch of unreachable ${sha} must fail`)
+      assert.match(fetched[sha].stderr, new RegExp(`not our ref ${sha}`))
+    }
+    assert.equal(fetched[sc.base].code, 0, `v${v} fetch of a reachable non-tip commit: ${fetched[sc.base].stderr}`)
+    assert.notEqual((await git(home, dir, ['cat-file', '-e', sc.blob])).code, 0)
+  }
+
+  // Within the grace nothing is deleted, and the prune says when to come back.
+  const withLock = <T>(fn: () => Promise<T>) => sc.s.app.store.withLock(`git:${room.roomId}`, fn)
+  const kept = await pruneRepository(room.dir, { graceMs: 3_600_000, withLock })
+  assert.equal(kept.packsRemoved, 0)
+  assert.equal(kept.objectsPruned, 0)
+  assert.ok(kept.retryAt && kept.retryAt > Date.now() + 3_500_000, 'a retry time about one grace from now')
+  assert.ok(await stored(home, room, sc.blob))
+
+  // A reader that opened the repository before the prune keeps working through it and after it.
+  const held = openRepo(room.dir)
+  try {
+    assert.equal(held.odb.read(sc.blob)?.data.toString(), SECRET)
+    const res = await pruneRepository(room.dir, { graceMs: 0, withLock })
+    assert.ok(res.packsRemoved >= 1, `packs removed: ${JSON.stringify(res)}`)
+    assert.ok(res.objectsPruned >= 3, 'the leaked commit, its tree and the secret blob')
+    assert.equal(res.retryAt, undefined)
+    assert.equal(held.odb.read(sc.clean)?.type, 'commit', 'the old pack is still readable by its open reader')
+    held.odb.refresh()
+    assert.equal(held.odb.has(sc.blob), false)
+    assert.equal(held.odb.read(sc.base)?.type, 'commit', 'reachable objects are read from the new pack')
+  } finally {
+    held.release()
+  }
+
+  // No trace on disk, by git's reading and by ours; nothing but packs and their indexes is left.
+  assert.equal(await stored(home, room, sc.blob), false)
+  assert.equal(await stored(home, room, sc.leaked), false)
+  const ids = idsOnDisk(room.dir)
+  assert.ok(!ids.has(sc.blob) && !ids.has(sc.leaked))
+  for (const oid of [sc.base, sc.clean]) assert.ok(ids.has(oid))
+  const objects = path.join(room.dir, 'objects')
+  assert.deepEqual(readdirSync(objects).filter((f) => !['pack', 'info'].includes(f)), [])
+  assert.ok(readdirSync(path.join(objects, 'pack')).every((f) => /^pack-[0-9a-f]{40}\.(pack|idx)$/.test(f)))
+  await fsck(home, room.dir)
+
+  // Still clones and fetches; the secret is gone for good.
+  for (const v of ['0', '2']) {
+    const { dir, fetched } = await cloneAndFetch(sc, v, `after-v${v}`, [sc.leaked, sc.base])
+    assert.equal((await gitOk(home, dir, ['rev-parse', 'HEAD'])).trim(), sc.clean)
+    await gitOk(home, dir, ['fsck', '--strict', '--no-progress'])
+    assert.notEqual(fetched[sc.leaked].code, 0)
+    assert.equal(fetched[sc.base].code, 0, fetched[sc.base].stderr)
+  }
+  // Pushing on top still works after the rewrite of the packs.
+  await commitFiles(home, sc.a, { 'more.txt': 'more\n' }, 'more')
+  await gitOk(home, sc.a, ['push', '-q', room.url, 'main'])
+  await fsck(home, room.dir)
+  // A second prune finds nothing more to do.
+  const again = await pruneRepository(room.dir, { graceMs: 0, withLock })
+  assert.equal(again.objectsPruned, 0)
+})
+
+test('raw v0 and v2 wants of an unreachable object get `ERR not our ref`; tips and reachable commits pass', async (t) => {
+  const sc = await leakAndRewrite(t)
+  const post = async (v: string, body: Buffer) => {
+    const res = await fetch(`${sc.s.url}/rooms/${sc.room.name}.git/git-upload-pack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-git-upload-pack-request', ...(v === '2' ? { 'git-protocol': 'version=2' } : {}) },
+      body: new Uint8Array(body),
+    })
+    return { status: res.status, text: Buffer.from(await res.arrayBuffer()).toString('latin1') }
+  }
+  const v0 = (want: string) => Buffer.concat([pkt(`want ${want} ofs-delta\n`), FLUSH, pkt('done\n')])
+  const v2 = (want: string) => Buffer.concat([pkt('command=fetch\n'), Buffer.from('0001'), pkt(`want ${want}\n`), pkt('done\n'), FLUSH])
+  for (const [v, body] of [['0', v0], ['2', v2]] as const) {
+    for (const bad of [sc.leaked, sc.blob, 'f'.repeat(40)]) {
+      const r = await post(v, body(bad))
+      assert.equal(r.status, 200)
+      assert.match(r.text, new RegExp(`^[0-9a-f]{4}ERR upload-pack: not our ref ${bad}\n$`), `v${v} want ${bad}`)
+    }
+    for (const good of [sc.clean, sc.base]) {
+      const r = await post(v, body(good))
+      assert.equal(r.status, 200)
+      assert.match(r.text, /PACK/, `v${v} want ${good} is served`)
+    }
+  }
+})
+
+/** Runs git with bytes on stdin; resolves with stdout. */
+function gitStdin(home: string, cwd: string, args: string[], input: string | Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('git', args, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1' } })
+    const out: Buffer[] = []
+    p.stdout.on('data', (b: Buffer) => out.push(b))
+    p.on('error', reject)
+    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`git ${args.join(' ')} exited ${code}`))))
+    p.stdin.end(input)
+  })
+}
+
+test('objects of a refused ref update (stale old id in a multi-ref push) are never fetchable, and are pruned', async (t) => {
+  const s = await gitServer(t, { maxEventLoopDelayMs: 0 })
+  const room = await gitRoom(s)
+  const home = gitHome(t)
+  const work = tempDir(t)
+  const a = path.join(work, 'a')
+  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const base = await commitFiles(home, a, { 'README.md': 'hello\n' }, 'base')
+  await gitOk(home, a, ['push', '-q', room.url, 'main'])
+  await gitOk(home, a, ['checkout', '-q', '-b', 'ok'])
+  const ok = await commitFiles(home, a, { 'ok.txt': 'fine\n' }, 'fine')
+  await gitOk(home, a, ['checkout', '-q', '-b', 'leak', base])
+  const leaked = await commitFiles(home, a, { '.env': SECRET }, 'secret')
+  const blob = (await gitOk(home, a, ['rev-parse', 'HEAD:.env'])).trim()
+
+  // One pack for both; main's update names a stale old id, so only refs/heads/ok may move.
+  const pack = await gitStdin(home, a, ['pack-objects', '--revs', '--stdout', '-q'], `${ok}\n${leaked}\n^${base}\n`)
+  const body = Buffer.concat([
+    pkt(`${ZERO} ${ok} refs/heads/ok\0report-status\n`),
+    pkt(`${ok} ${leaked} refs/heads/main\n`),
+    FLUSH,
+    pack,
+  ])
+  const res = await fetch(`${s.url}/rooms/${room.name}.git/git-receive-pack`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-git-receive-pack-request',
+      authorization: `Basic ${Buffer.from(`alice:${room.token}`).toString('base64')}`,
+    },
+    body: new Uint8Array(body),
+  })
+  const report = await res.text()
+  assert.equal(res.status, 200)
+  assert.match(report, /ok refs\/heads\/ok/)
+  assert.match(report, /ng refs\/heads\/main /)
+  // The pack went in for refs/heads/ok, carrying the refused commit with it.
+  assert.ok(await stored(home, room, leaked), 'premise: the refused commit is stored')
+
+  const c = path.join(work, 'c')
+  await gitOk(home, work, ['clone', '-q', room.url, 'c'])
+  assert.notEqual((await git(home, c, ['cat-file', '-e', blob])).code, 0, 'a clone never carries the refused objects')
+  for (const v of ['0', '2']) {
+    for (const sha of [leaked, blob]) {
+      const r = await git(home, c, [...proto(v), 'fetch', '-q', 'origin', sha])
+      assert.notEqual(r.code, 0, `v${v} fetch of refused ${sha}`)
+      assert.match(r.stderr, /not our ref/)
+    }
+  }
+  assert.notEqual((await git(home, c, ['cat-file', '-e', blob])).code, 0)
+
+  const res2 = await pruneRepository(room.dir, { graceMs: 0, withLock: (fn) => s.app.store.withLock(`git:${room.roomId}`, fn) })
+  assert.ok(res2.objectsPruned >= 3)
+  assert.equal(await stored(home, room, leaked), false)
+  assert.equal(await stored(home, room, blob), false)
+  assert.ok(await stored(home, room, ok))
+  await fsck(home, room.dir)
+})
+
+test('pushes schedule the prune: with GIT_PRUNE_GRACE_SECONDS=0 the rewritten-away secret disappears on its own', async (t) => {
+  const sc = await leakAndRewrite(t, 0)
+  const deadline = Date.now() + 30_000
+  while ((await stored(sc.home, sc.room, sc.blob)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  assert.equal(await stored(sc.home, sc.room, sc.blob), false, 'pruned within 30 s of the force push')
+  assert.equal(await stored(sc.home, sc.room, sc.leaked), false)
+  await fsck(sc.home, sc.room.dir)
+  await gitOk(sc.home, sc.work, ['clone', '-q', sc.room.url, 'after'])
+})
+
+test('GIT_PRUNE_GRACE_SECONDS: default one hour, 0 allowed, anything else refused by name', () => {
+  assert.equal(loadConfig({}).gitPruneGraceSeconds, 3600)
+  assert.equal(loadConfig({ GIT_PRUNE_GRACE_SECONDS: '0' }).gitPruneGraceSeconds, 0)
+  for (const bad of ['-1', '1.5', 'soon']) assert.throws(() => loadConfig({ GIT_PRUNE_GRACE_SECONDS: bad }), /Invalid GIT_PRUNE_GRACE_SECONDS/)
+})
+
+test('a prune keeps what a recent pack reaches (a push storing objects before it moves refs), even through old unreachable objects', async (t) => {
+  const sc = await leakAndRewrite(t)
+  const { home, room } = sc
+  // A pack lands without a ref yet (a push between storing and moving refs), building on the leaked commit.
+  await gitOk(home, sc.a, ['checkout', '-q', '-b', 'again', sc.leaked])
+  const child = await commitFiles(home, sc.a, { 'child.txt': 'child\n' }, 'child of the leaked commit')
+  const pack = await gitStdin(home, sc.a, ['pack-objects', '--revs', '--stdout', '-q'], `${child}\n^${sc.leaked}\n`)
+  await gitStdin(home, room.dir, ['--git-dir', room.dir, 'index-pack', '--stdin'], pack)
+  // Every other pack is older than the grace, as if the leak happened an hour ago.
+  const packDir = path.join(room.dir, 'objects', 'pack')
+  const hourAgo = new Date(Date.now() - 3_700_000)
+  for (const f of readdirSync(packDir)) {
+    if (!f.endsWith('.pack')) continue
+    const idx = new PackIndex(readFileSync(path.join(packDir, f.replace(/\.pack$/, '.idx'))))
+    if (idx.find(Buffer.from(child, 'hex')) < 0) utimesSync(path.join(packDir, f), hourAgo, hourAgo)
+  }
+  const withLock = <T>(fn: () => Promise<T>) => sc.s.app.store.withLock(`git:${room.roomId}`, fn)
+  const res = await pruneRepository(room.dir, { graceMs: 3_600_000, withLock })
+  assert.equal(res.objectsPruned, 0, JSON.stringify(res))
+  assert.ok(res.retryAt, 'the recent unreachable pack asks for a later prune')
+  for (const oid of [child, sc.leaked, sc.blob]) assert.ok(await stored(home, room, oid), oid)
+  await fsck(home, room.dir)
+  // Once it is old too and still no ref took it, it goes with what only it reached.
+  const gone = await pruneRepository(room.dir, { graceMs: 0, withLock })
+  assert.ok(gone.objectsPruned >= 6, JSON.stringify(gone))
+  for (const oid of [child, sc.leaked, sc.blob]) assert.equal(await stored(home, room, oid), false, oid)
+  await fsck(home, room.dir)
+})
