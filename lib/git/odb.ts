@@ -1,9 +1,9 @@
 // Object store of one bare repository: packs with indexes plus loose objects.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { closeSync, constants as fsc, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { inflateSync, deflateSync } from 'node:zlib'
 import { applyDelta } from './delta.ts'
-import { hashObject } from './objects.ts'
+import { hashObject, isOid } from './objects.ts'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
 import type { ObjectType } from './pack-format.ts'
 import { PackFile } from './pack-file.ts'
@@ -80,13 +80,14 @@ export class ObjectStore {
   }
 
   locate(oid: string): Location | null {
+    if (!isOid(oid)) return null
     const key = Buffer.from(oid, 'hex')
     for (const pack of this.packs) {
       const i = pack.index.find(key)
       if (i >= 0) return { pack, offset: pack.index.offset(i) }
     }
     const loose = this.loosePath(oid)
-    return existsSync(loose) ? { loose } : null
+    return isRegularFile(loose) ? { loose } : null
   }
 
   has(oid: string): boolean {
@@ -187,8 +188,25 @@ export class ObjectStore {
   }
 }
 
+/** A regular file, not reached through a symlink at its own name. */
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isFile() ?? false
+  } catch {
+    return false
+  }
+}
+
 export function readLoose(path: string): GitObject {
-  const raw = inflateSync(readFileSync(path))
+  // Never through a symlink, and only a regular file (a FIFO would block).
+  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
+  let raw: Buffer
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error('loose object is not a regular file')
+    raw = inflateSync(readFileSync(fd))
+  } finally {
+    closeSync(fd)
+  }
   const nul = raw.indexOf(0)
   const [type, size] = raw.toString('latin1', 0, nul).split(' ')
   const data = raw.subarray(nul + 1)

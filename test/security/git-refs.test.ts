@@ -206,6 +206,18 @@ test('symlinks, FIFOs and oversized files planted in the repository are never fo
   assert.match(server.output(), /packed-refs is larger than/)
   undo()
 
+  // A loose object file that is a symlink to the FIFO: a want of that id must not open it.
+  const fake = 'f'.repeat(40)
+  undo = plant(`objects/${fake.slice(0, 2)}`, (p) => {
+    mkdirSync(p)
+    symlinkSync(path.join(outside, 'fifo'), path.join(p, fake.slice(2)))
+  })
+  const wantFake = await v2('fetch', [`want ${fake}`, 'done'])(AbortSignal.timeout(5000)).catch((err: Error) => err)
+  assert.ok(!(wantFake instanceof Error), 'want of a symlinked loose object: no answer within 5 s')
+  assert.ok(wantFake.status < 500 && !wantFake.text.includes('PACK'), `want of a symlinked loose object: HTTP ${wantFake.status} ${wantFake.text.slice(0, 200)}`)
+  await alive('want of a symlinked loose object')
+  undo()
+
   // Planted files were all removed: the repository is as pushed.
   mkdirSync(at('refs/heads'), { recursive: true })
   assert.match(await advertised('ls-refs at the end'), new RegExp(`${main} refs/heads/main\n`))

@@ -48,7 +48,8 @@ test('the viewer checks a big blob’s size from its header: packed, deltified a
   binary[0] = 0
   const wa = path.join(work, 'a')
   await gitOk(home, work, ['init', '-q', '-b', 'main', wa])
-  await commitFiles(home, wa, { 'small.txt': 'hello viewer\n', 'big.txt': big, 'big2.txt': big2, 'blob.bin': binary }, 'big files')
+  const files = { 'small.txt': 'hello viewer\n', 'logo.bin': Buffer.from([0x89, 0x50, 0, 13]), 'mid.txt': 'y'.repeat(300 * 1024) }
+  await commitFiles(home, wa, { ...files, 'big.txt': big, 'big2.txt': big2, 'blob.bin': binary }, 'big files')
   await gitOk(home, wa, ['push', '-q', `${srv.url}/rooms/${a.data.name}.git`, 'main'])
 
   // Room B: written by stock git straight into the room's repository, so its few objects are loose.
@@ -67,6 +68,10 @@ test('the viewer checks a big blob’s size from its header: packed, deltified a
   const small = await page(srv.url, a.data.name, 'small.txt')
   assert.equal(small.status, 200)
   assert.match(small.html, /hello viewer/)
+  // Files under the limit are read as before; one over it is too large, a small binary is binary.
+  assert.match((await page(srv.url, a.data.name, 'logo.bin')).html, /Binary file \(4 bytes\)/)
+  assert.match((await page(srv.url, a.data.name, 'mid.txt')).html, /File too large to show \(307200 bytes\)/)
+  assert.match((await page(srv.url, a.data.name, 'nope/missing.txt')).html, /No file/)
   const note = await page(srv.url, b.data.name, 'note.txt')
   assert.match(note.html, />loose\n</)
 
