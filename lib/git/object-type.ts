@@ -1,5 +1,5 @@
 // An object's type from its header alone: a branch check must not inflate a large blob to learn it is one.
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs'
 import { constants, inflateSync } from 'node:zlib'
 import type { ObjectStore } from './odb.ts'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
@@ -11,8 +11,10 @@ const MAX_CHAIN = 10_000
 function looseType(path: string): ObjectType | null {
   const buf = Buffer.alloc(256)
   let n: number
-  const fd = openSync(path, 'r')
+  // Never through a symlink, and only a regular file (a FIFO would block).
+  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
   try {
+    if (!fstatSync(fd).isFile()) return null
     n = readSync(fd, buf, 0, buf.length, 0)
   } finally {
     closeSync(fd)
