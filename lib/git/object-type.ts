@@ -12,7 +12,12 @@ function looseType(path: string): ObjectType | null {
   const buf = Buffer.alloc(256)
   let n: number
   // Never through a symlink, and only a regular file (a FIFO would block).
-  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
+  let fd: number
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
+  } catch {
+    return null
+  }
   try {
     if (!fstatSync(fd).isFile()) return null
     n = readSync(fd, buf, 0, buf.length, 0)
