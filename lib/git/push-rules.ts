@@ -40,7 +40,7 @@ export function refusal(name: string, change: Change, pusher: Pusher | null, def
   return `non-fast-forward: rewriting history needs an agent of the room${hint}`
 }
 
-/** The `ng` reason when a branch would point at something other than a commit (as in C git). */
+/** The `ng` reason when a branch would point at something other than a commit (as in C git); null: unreadable. */
 export function targetRefusal(name: string, type: ObjectType | null): string | null {
-  return name.startsWith('refs/heads/') && type !== null && type !== 'commit' ? 'branch must point at a commit' : null
+  return name.startsWith('refs/heads/') && type !== 'commit' ? 'branch must point at a commit' : null
 }
