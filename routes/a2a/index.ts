@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { docsText, findAction, invokeAction, ACTIONS } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { ActionError, isStoreUnavailable } from '../../lib/errors.ts'
+import { clientAddress } from '../../lib/net/client-address.ts'
 import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
 import { agentCard, discover } from './card.ts'
 import {
@@ -105,7 +106,7 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
 
   async function run(action: string, raw: Record<string, unknown>, contextId: string | undefined, version: A2AVersion, req: FastifyRequest, signal: AbortSignal) {
     try {
-      const result = await invokeAction(service, action, raw, { signal, caller: req.ip })
+      const result = await invokeAction(service, action, raw, { signal, caller: clientAddress(req.ip) })
       return agentMessage(version, result.text, result.data, result.contextId ?? contextId)
     } catch (err) {
       if (err instanceof ActionError) return errorMessage(version, err.code, err.message, contextId)

@@ -37,7 +37,7 @@ export async function callTool(
   const signal = AbortSignal.any([extra.signal, session.abort.signal])
   let result: Awaited<ReturnType<typeof invokeAction>>
   try {
-    result = await invokeAction(registry.service, def.name, raw, { signal })
+    result = await invokeAction(registry.service, def.name, raw, { signal, caller: registry.addressOf(session) })
   } catch (err) {
     if (!(err instanceof ActionError)) throw err
     // The session's agent is gone (left elsewhere, kicked, room expired): forget it.

@@ -64,11 +64,12 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const given = req.headers['mcp-session-id']
     const id = Array.isArray(given) ? given[0] : given
     let session
+    const address = clientAddress(req.ip)
     const created = req.method === 'POST' && isInitialize(req.body)
     if (created) {
       // The session is stored from inside the SDK, which would report a database outage as a parse error.
       await app.store.ping()
-      session = await registry.initializing(clientAddress(req.ip))
+      session = await registry.initializing(address)
       if (!session) {
         const max = config.maxMcpSessionsPerIp
         return rpcError(reply, 429, -32000, `Too many MCP sessions from this address: at most ${max} live sessions (per instance); end unused ones with DELETE /mcp`)
@@ -80,7 +81,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     } else {
       return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required')
     }
-    registry.touch(session)
+    registry.touch(session, address)
     const stream = req.method === 'GET' && String(req.headers.accept ?? '').includes('text/event-stream')
     if (stream) {
       await registry.useStream(session)

@@ -30,6 +30,8 @@ export class SessionRegistry {
   /** Sessions created here, by the client address that created them, while they are in memory. */
   private readonly owner = new WeakMap<McpSession, string>()
   private readonly perAddress = new Map<string, number>()
+  /** The client address of each session's latest request (room creation is counted per address). */
+  private readonly lastAddress = new WeakMap<McpSession, string>()
   private readonly store: SessionStore
   private readonly events: EventLog
   private readonly fanout: Fanout
@@ -155,7 +157,12 @@ export class SessionRegistry {
     await this.store.delete(session.id)
   }
 
-  touch(session: McpSession): void {
+  addressOf(session: McpSession): string | undefined {
+    return this.lastAddress.get(session)
+  }
+
+  touch(session: McpSession, address: string): void {
+    this.lastAddress.set(session, address)
     const now = this.now()
     session.lastSeen = now
     if (now - session.persistedSeen >= Math.min(TOUCH_EVERY_MS, this.opts.idleMs / 4)) {

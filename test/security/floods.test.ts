@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ConfigError, loadConfig } from '../../lib/config.ts'
-import { createRoom, startApp, type TestServer } from '../helpers.ts'
-import { MCP_HEADERS, post, rawSession, request } from '../mcp/helpers.ts'
+import { a2a, createRoom, startApp, uniq, type TestServer } from '../helpers.ts'
+import { connect, MCP_HEADERS, post, rawSession, request } from '../mcp/helpers.ts'
 import { SseClient } from '../realtime/sse-client.ts'
 
 const send = (roomId: string, agentToken: string, id = 1) => ({
@@ -21,8 +21,9 @@ async function a2aStatus(srv: TestServer, body: unknown, headers: Record<string,
   return res.status
 }
 
-/** Rate limits on; under-pressure off, so a loaded CI machine's 503s do not blur the counts. */
-const limited = (max: number) => ({ rateLimitMax: max, rateLimitWindowSeconds: 60, maxEventLoopDelayMs: 0 })
+/** Under-pressure off: a loaded CI machine's 503s would blur the counts. */
+const calm = { maxEventLoopDelayMs: 0 }
+const limited = (max: number) => ({ ...calm, rateLimitMax: max, rateLimitWindowSeconds: 60 })
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length
 const initialize = () => request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'flood', version: '1' } })
 
@@ -68,7 +69,7 @@ test('a made-up Mcp-Session-Id gets 404 telling the client to initialize, stores
 })
 
 test('MAX_MCP_SESSIONS_PER_IP: one session too many gets 429; ending one frees a place; other addresses are apart', async (t) => {
-  const srv = await startApp(t, { maxMcpSessionsPerIp: 3, trustProxy: ['127.0.0.1'] })
+  const srv = await startApp(t, { ...calm, maxMcpSessionsPerIp: 3, trustProxy: ['127.0.0.1'] })
   const ids = [await rawSession(srv.url), await rawSession(srv.url), await rawSession(srv.url)]
   const refused = await post(srv.url, initialize())
   assert.equal(refused.res.status, 429)
@@ -113,7 +114,7 @@ test('each element of a JSON-RPC batch counts against the rate limit (MCP)', asy
 })
 
 test('MAX_SSE_STREAMS_PER_IP: a spectator stream too many gets 429; closing one frees a place', async (t) => {
-  const srv = await startApp(t, { maxSseStreamsPerIp: 2 })
+  const srv = await startApp(t, { ...calm, maxSseStreamsPerIp: 2 })
   const { name } = await createRoom(srv)
   const url = `${srv.url}/api/rooms/${name}/stream`
   const a = await SseClient.open(url)
@@ -152,6 +153,22 @@ test('X-Forwarded-For is believed only from a proxy TRUST_PROXY names, never bec
   assert.equal(count(await rotate(proxied, 30, () => '198.51.100.1'), 429), 10)
   // an IPv6 client is one /64: rotating the interface part earns nothing
   assert.equal(count(await rotate(proxied, 30, (i) => `2001:db8:1:2::${i.toString(16)}`), 429), 10)
+})
+
+test('MAX_ROOMS_PER_IP_PER_HOUR holds over MCP too, and an IPv6 client is one /64', async (t) => {
+  const srv = await startApp(t, { ...calm, maxRoomsPerIpPerHour: 2, trustProxy: ['127.0.0.1'] })
+  const c = await connect(t, srv.url)
+  const made: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const r = await c.call('createRoom', { agentName: 'alice', name: uniq() })
+    made.push(r.isError ? (r.content[0] as { text: string }).text : 'ok')
+  }
+  assert.deepEqual(made.slice(0, 2), ['ok', 'ok'])
+  assert.match(made[2], /Too many rooms created: at most 2 per hour/)
+  const v6 = async (i: number) => (await a2a(srv, 'room.create', { agentName: 'alice', name: uniq() }, { headers: { 'x-forwarded-for': `2001:db8:7:7::${i + 1}` } })).text
+  const texts = [await v6(0), await v6(1), await v6(2)]
+  assert.match(texts[1], /^Room created/)
+  assert.match(texts[2], /Too many rooms created/)
 })
 
 test('TRUST_PROXY, MAX_MCP_SESSIONS_PER_IP and MAX_SSE_STREAMS_PER_IP are validated at start-up', () => {
