@@ -124,3 +124,18 @@ export function* writePack(odb: ObjectStore, oids: Set<string>, opts: WriteOptio
   pendingBytes += sum.length
   yield flush()
 }
+
+/** Object entries stored in packs and loose files (an object stored twice counts twice). */
+export function storedCount(odb: ObjectStore): number {
+  let n = odb.looseIds().length
+  for (const p of odb.packs) n += p.index.count
+  return n
+}
+
+/** Every object id in the repository, each once. */
+export function storedObjects(odb: ObjectStore): Set<string> {
+  const out = new Set<string>()
+  for (const p of odb.packs) for (let i = 0; i < p.index.count; i++) out.add(p.index.oid(i))
+  for (const id of odb.looseIds()) out.add(id)
+  return out
+}

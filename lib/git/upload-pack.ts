@@ -7,7 +7,7 @@ import { isOid } from './objects.ts'
 import { deepenWindow } from './shallow.ts'
 import type { DeepenRequest } from './shallow.ts'
 import { enumerateObjects, ReachableCommits, Walker } from './walk.ts'
-import { writePack } from './pack-writer.ts'
+import { storedCount, storedObjects, writePack } from './pack-writer.ts'
 
 interface FetchArgs {
   wants: string[]
@@ -119,6 +119,8 @@ function shallowPlan(repo: Repo, w: Walker, a: FetchArgs): ShallowPlan {
 }
 
 const reachableByRepo = new WeakMap<Repo, ReachableCommits>()
+/** Per repository: the refs and packs under which every stored object was reachable from the tips. */
+const allReachable = new WeakMap<Repo, string>()
 
 /**
  * The first want that is neither a ref tip (or a tag or object a tip peels through) nor a commit reachable
@@ -147,6 +149,18 @@ const notOurRef = (oid: string) => pkt(`ERR upload-pack: not our ref ${oid}\n`)
 
 /** Objects reachable from the wants minus what the client has: only what refs can reach is ever sent. */
 function objectsToSend(w: Walker, a: FetchArgs, common: string[], sp: ShallowPlan, repo: Repo): Set<string> {
+  // A clone of every tip: when a walk has found every stored object reachable under these very refs and
+  // packs, the stored objects are the answer again (the first clone after a change pays the walk).
+  let state: string | null = null
+  if (!common.length && !a.shallow.size && !isDeepen(a)) {
+    const refs = refsWithPeeled(repo)
+    const tips = new Set(refs.map((r) => r.oid))
+    const wants = new Set(a.wants)
+    if (tips.size === wants.size && [...tips].every((t) => wants.has(t))) {
+      state = [...refs.map((r) => `${r.oid} ${r.name}`), ...repo.odb.packs.map((p) => p.path), repo.odb.looseIds().length].join('\n')
+      if (allReachable.get(repo) === state) return storedObjects(repo.odb)
+    }
+  }
   const objects = enumerateObjects(w, {
     wants: a.wants,
     haves: common,
@@ -158,6 +172,7 @@ function objectsToSend(w: Walker, a: FetchArgs, common: string[], sp: ShallowPla
   if (a.includeTag) {
     for (const r of refsWithPeeled(repo)) if (r.peeled && objects.has(r.peeled)) w.peel(r.oid, objects)
   }
+  if (state !== null && objects.size === storedCount(repo.odb)) allReachable.set(repo, state)
   return objects
 }
 

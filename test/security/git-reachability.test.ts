@@ -151,6 +151,21 @@ test('a force-pushed-away secret is never served (v0 and v2) while reachable his
   // A second prune finds nothing more to do.
   const again = await pruneRepository(room.dir, { graceMs: 0, withLock })
   assert.equal(again.objectsPruned, 0)
+
+  // Everything stored is reachable now, so repeated clones skip the walk; objects stored without a ref
+  // (a pack that lands while the refs stay put) must not ride along.
+  for (const name of ['primed', 'primed-again']) {
+    await gitOk(home, sc.work, ['clone', '-q', room.url, name])
+    await gitOk(home, path.join(sc.work, name), ['fsck', '--strict', '--no-progress'])
+  }
+  await gitOk(home, sc.a, ['checkout', '-q', '-b', 'unpushed'])
+  const hidden = await commitFiles(home, sc.a, { 'hidden.txt': SECRET }, 'never pushed')
+  const hiddenBlob = (await gitOk(home, sc.a, ['rev-parse', 'HEAD:hidden.txt'])).trim()
+  const pack = await gitStdin(home, sc.a, ['pack-objects', '--revs', '--stdout', '-q'], `${hidden}\n^main\n`)
+  await gitStdin(home, room.dir, ['--git-dir', room.dir, 'index-pack', '--stdin'], pack)
+  await gitOk(home, sc.work, ['clone', '-q', room.url, 'after-hidden'])
+  assert.notEqual((await git(home, path.join(sc.work, 'after-hidden'), ['cat-file', '-e', hiddenBlob])).code, 0)
+  assert.notEqual((await git(home, path.join(sc.work, 'after-hidden'), ['cat-file', '-e', hidden])).code, 0)
 })
 
 test('raw v0 and v2 wants of an unreachable object get `ERR not our ref`; tips and reachable commits pass', async (t) => {
