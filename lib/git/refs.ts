@@ -1,6 +1,6 @@
 // Loose and packed refs: listing, HEAD, and compare-and-swap updates via `<ref>.lock` + rename.
 // Reads never follow a symlink, open only regular files, and are bounded in size.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { isOid, ZERO_OID } from './objects.ts'
 
@@ -125,7 +125,9 @@ export function headTarget(gitDir: string): string {
 
 export function setHead(gitDir: string, target: string): void {
   const path = join(gitDir, 'HEAD')
-  writeFileSync(`${path}.lock`, `ref: ${target}\n`)
+  // A stale lock (or a symlink planted as one) is removed, never written through.
+  rmSync(`${path}.lock`, { force: true })
+  writeFileSync(`${path}.lock`, `ref: ${target}\n`, { flag: 'wx' })
   renameSync(`${path}.lock`, path)
 }
 

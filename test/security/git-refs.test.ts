@@ -4,7 +4,7 @@
 // FIFOs are the tripwires: opening one blocks until a writer comes, so any read of one hangs the server.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { freshDataDir, tempDir } from '../helpers.ts'
@@ -222,4 +222,21 @@ test('symlinks, FIFOs and oversized files planted in the repository are never fo
   mkdirSync(at('refs/heads'), { recursive: true })
   assert.match(await advertised('ls-refs at the end'), new RegExp(`${main} refs/heads/main\n`))
   await fsck(home, repoDir)
+})
+
+test('a planted HEAD.lock symlink is never written through when the first push sets HEAD', { timeout: 60_000 }, async () => {
+  const created = await call(server.url, 'room.create', { agentName: 'alice', name: `headlock-${Date.now().toString(36)}` })
+  const dir = path.join(path.dirname(repoDir), `${created.data.roomId}.git`)
+  // The repository exists once git has asked for its refs.
+  await gitOk(home, outside, ['ls-remote', `${server.url}/rooms/${created.data.name}.git`])
+  const victim = path.join(outside, 'victim')
+  writeFileSync(victim, 'untouched\n')
+  symlinkSync(victim, path.join(dir, 'HEAD.lock'))
+  const work = path.join(tempDir(null), 'w')
+  await gitOk(home, path.dirname(work), ['init', '-q', '-b', 'trunk', work])
+  await commitFiles(home, work, { 'a.txt': 'a\n' }, 'first')
+  await gitOk(home, work, ['push', '-q', `${server.url}/rooms/${created.data.name}.git`, 'trunk'])
+  assert.equal(readFileSync(victim, 'utf8'), 'untouched\n')
+  assert.equal(readFileSync(path.join(dir, 'HEAD'), 'utf8'), 'ref: refs/heads/trunk\n')
+  await alive('first push with a planted HEAD.lock')
 })
