@@ -3,7 +3,7 @@
 // leftovers of interrupted pushes. Anything younger than the grace, and all it reaches, is kept: a push may
 // have stored it just before moving its refs.
 import { randomBytes } from 'node:crypto'
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { mkdir, open, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hashObject, isOid } from './objects.ts'
@@ -35,6 +35,9 @@ export interface PruneResult {
   /** When unreachable objects kept for being recent become old enough to prune (ms since the epoch). */
   retryAt?: number
 }
+
+/** Files git may write next to a pack (a .keep is never ours to remove). */
+const SIDE_FILES = ['rev', 'bitmap', 'mtimes', 'promisor']
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -169,13 +172,14 @@ async function prune(gitDir: string, odb: ObjectStore, opts: PruneOptions): Prom
   const kept = new Set(reachable)
   const roots: string[] = []
   const later = (mtime: number) => (result.retryAt = Math.min(result.retryAt ?? Infinity, mtime + opts.graceMs))
+  let n = 0
   for (const { pack, mtime } of young) {
     for (const oid of packIds(pack)) {
+      if (++n % 4096 === 0) await tick()
       if (!reachable.has(oid)) later(mtime)
       if (objectType(odb, oid) === 'blob') kept.add(oid)
       else roots.push(oid)
     }
-    await tick()
   }
   for (const { oid, mtime } of youngLoose) {
     if (!reachable.has(oid)) later(mtime)
@@ -183,7 +187,9 @@ async function prune(gitDir: string, odb: ObjectStore, opts: PruneOptions): Prom
   }
   await markReachable(w, roots, kept, 'skip')
 
-  const victims = packs.filter((p) => p.mtime <= cutoff && packIds(p.pack).some((oid) => !kept.has(oid)))
+  // A pack with a .keep file is left alone, as git does.
+  const keepFile = (p: PackFile) => existsSync(p.path.replace(/\.pack$/, '.keep'))
+  const victims = packs.filter((p) => p.mtime <= cutoff && !keepFile(p.pack) && packIds(p.pack).some((oid) => !kept.has(oid)))
   const survivors = packs.filter((p) => !victims.includes(p)).map((p) => p.pack)
   const carried = new Set<string>()
   const dropped = new Set<string>()
@@ -211,9 +217,11 @@ async function prune(gitDir: string, odb: ObjectStore, opts: PruneOptions): Prom
     }
   }
   for (const { pack } of victims) {
-    // The index first: without it no reader opens the pack.
-    await unlink(pack.path.replace(/\.pack$/, '.idx'))
+    // The index first: without it no reader opens the pack. Then what git may keep beside a pack.
+    const base = pack.path.replace(/\.pack$/, '')
+    await unlink(`${base}.idx`)
     await unlink(pack.path)
+    for (const ext of SIDE_FILES) await rm(`${base}.${ext}`, { force: true })
   }
   result.packsRemoved = victims.length
   result.objectsRepacked = carried.size
@@ -236,7 +244,8 @@ async function prune(gitDir: string, odb: ObjectStore, opts: PruneOptions): Prom
   }
   const packFiles = new Set(readdirSync(odb.packDir))
   for (const f of packFiles) {
-    const orphan = f.endsWith('.pack') && !packFiles.has(f.replace(/\.pack$/, '.idx'))
+    const side = /^(pack-[0-9a-f]{40})\.(pack|rev|bitmap|mtimes)$/.exec(f)
+    const orphan = side !== null && !packFiles.has(`${side[1]}.idx`)
     if ((orphan || /^tmp_|\.tmp$/.test(f)) && old(join(odb.packDir, f))) {
       await rm(join(odb.packDir, f), { recursive: true, force: true })
       result.leftoversRemoved++
