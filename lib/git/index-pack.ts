@@ -143,16 +143,16 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
 
   const inflater = new Inflater()
   const pool = new BufferPool(POOL_BYTES)
-  const inflate = (run: () => number): number => {
+  const inflate = async (run: () => Promise<number>): Promise<number> => {
     try {
-      return run()
+      return await run()
     } catch (err) {
       if (err instanceof InflateError && /size/.test(err.message)) throw new PackError('object size does not match its header')
       if (err instanceof InflateError) throw new PackError('corrupt or truncated pack entry')
       throw err
     }
   }
-  const inflateInto = (i: number, into: Buffer) => inflate(() => inflater.into(src, dataAt[i], pos[i + 1], into))
+  const inflateInto = (i: number, into: Buffer) => inflate(() => inflater.intoAsync(src, dataAt[i], pos[i + 1], into, SLICE))
 
   // Pass 1: entry boundaries and CRCs, whole objects hashed, deltas' sizes.
   const sizes = Buffer.alloc(20)
@@ -169,7 +169,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
     if (isDelta(h.type)) {
       // Only the sizes at its start are needed now; the rest is inflated again when it is applied.
       let got = 0
-      used = inflate(() => inflater.stream(src, dataAt[i], bodyEnd, h.size, (piece) => (got += piece.copy(sizes, got, 0, Math.min(piece.length, 20 - got)))))
+      used = await inflate(() => inflater.streamAsync(src, dataAt[i], bodyEnd, h.size, (piece) => (got += piece.copy(sizes, got, 0, Math.min(piece.length, 20 - got))), SLICE))
       let out: number
       try {
         out = deltaSizes(sizes.subarray(0, got)).result
@@ -191,11 +191,11 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
       result[i] = h.size
       const hash = hasher(h.type, h.size)
       if (h.type === OBJ_BLOB) {
-        used = inflate(() => inflater.stream(src, dataAt[i], bodyEnd, h.size, (piece) => hash.update(piece)))
+        used = await inflate(() => inflater.streamAsync(src, dataAt[i], bodyEnd, h.size, (piece) => hash.update(piece), SLICE))
         found(i, h.type, hash.digest(), null)
       } else {
         const data = pool.take(h.size)
-        used = inflate(() => inflater.into(src, dataAt[i], bodyEnd, data))
+        used = await inflate(() => inflater.intoAsync(src, dataAt[i], bodyEnd, data, SLICE))
         found(i, h.type, hash.update(data).digest(), data)
         pool.give(data)
       }
@@ -269,7 +269,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
       const delta = pool.take(size[c])
       let out: Buffer | null = null
       try {
-        inflateInto(c, delta)
+        await inflateInto(c, delta)
         let oid: Buffer | null = null
         if (type === OBJ_BLOB && kidStart[c + 1] === kidStart[c]) {
           // A blob nothing is known to build on: hashed from the base and the delta, never built.
@@ -317,7 +317,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
       const kids = kidsOf(r)
       if (!kids.length) continue
       const data = pool.take(size[r])
-      inflateInto(r, data)
+      await inflateInto(r, data)
       await resolveTree(r, data, kids)
     }
   } finally {

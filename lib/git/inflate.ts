@@ -9,6 +9,7 @@ const CHUNK = 64 * 1024
 const SLIDE = 256 * 1024
 const HISTORY = 32 * 1024
 const EMPTY = Buffer.alloc(0)
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const LEN_BASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258)
 const LEN_EXTRA = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0)
@@ -99,13 +100,36 @@ export class Inflater {
 
   /** Inflates the stream at `pos` (ending by `limit`) into exactly `out`; returns its compressed length. */
   into(src: PackSource, pos: number, limit: number, out: Buffer): number {
-    return this.run(src, pos, limit, out, out.length, null)
+    this.begin(src, pos, limit, out, out.length, null)
+    return this.step(Infinity)
   }
 
   /** Inflates the stream at `pos`, which must hold `size` bytes, handing them to `sink` in pieces; returns its compressed length. */
   stream(src: PackSource, pos: number, limit: number, size: number, sink: Sink): number {
     this.slide ??= Buffer.allocUnsafe(SLIDE)
-    return this.run(src, pos, limit, this.slide, size, sink)
+    this.begin(src, pos, limit, this.slide, size, sink)
+    return this.step(Infinity)
+  }
+
+  /** Like into(), yielding to the event loop between slices of output. */
+  async intoAsync(src: PackSource, pos: number, limit: number, out: Buffer, slice: number): Promise<number> {
+    this.begin(src, pos, limit, out, out.length, null)
+    for (;;) {
+      const used = this.step(slice)
+      if (used >= 0) return used
+      await tick()
+    }
+  }
+
+  /** Like stream(), yielding to the event loop between slices of output. */
+  async streamAsync(src: PackSource, pos: number, limit: number, size: number, sink: Sink, slice: number): Promise<number> {
+    this.slide ??= Buffer.allocUnsafe(SLIDE)
+    this.begin(src, pos, limit, this.slide, size, sink)
+    for (;;) {
+      const used = this.step(slice)
+      if (used >= 0) return used
+      await tick()
+    }
   }
 
   private fetch(): void {
@@ -186,6 +210,9 @@ export class Inflater {
   private base = 0
   private flushed = 0
   private adler = 1
+  private o = 0
+  /** Where the stream starts. */
+  private start = 0
 
   /** Makes room for `n` more bytes at `o` by handing finished output to the sink; returns the new `o`. */
   private room(o: number, n: number): number {
@@ -199,9 +226,10 @@ export class Inflater {
     return HISTORY
   }
 
-  private run(src: PackSource, pos: number, limit: number, out: Buffer, size: number, sink: Sink | null): number {
+  private begin(src: PackSource, pos: number, limit: number, out: Buffer, size: number, sink: Sink | null): void {
     this.src = src
     this.limit = limit
+    this.start = pos
     this.inb = EMPTY
     this.ibase = pos
     this.ip = 0
@@ -214,12 +242,35 @@ export class Inflater {
     this.base = 0
     this.flushed = 0
     this.adler = 1
+    this.o = 0
     try {
       const cmf = this.bits(8)
       const flg = this.bits(8)
       if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 || flg & 0x20) throw new InflateError('not a zlib stream')
+    } catch (err) {
+      this.end()
+      throw err
+    }
+  }
+
+  private end(): void {
+    this.src = null
+    this.inb = EMPTY
+    this.out = EMPTY
+    this.sink = null
+  }
+
+  /** Inflates whole blocks until at least `max` more bytes came out; returns the compressed length once done, else -1. */
+  private step(max: number): number {
+    const out = this.out
+    const size = this.size
+    const sink = this.sink
+    const pos = this.start
+    const limit = this.limit
+    try {
       const cap = out.length
-      let o = 0
+      let o = this.o
+      const from = this.base + o
       let final = 0
       do {
         final = this.bits(1)
@@ -353,7 +404,11 @@ export class Inflater {
         this.bb = bb
         this.bc = bc
         this.ip = ip
-      } while (!final)
+      } while (!final && this.base + o - from < max)
+      if (!final) {
+        this.o = o
+        return -1
+      }
       this.bits(this.bc & 7)
       if (this.base + o !== size) throw new InflateError('object size does not match its header')
       if (sink) sink(out.subarray(this.flushed, o))
@@ -363,12 +418,11 @@ export class Inflater {
       if (check !== adler) throw new InflateError('zlib checksum mismatch')
       const used = this.ibase + this.ip + this.pad - (this.bc >> 3) - pos
       if (pos + used > limit) throw new InflateError('truncated deflate stream')
+      this.end()
       return used
-    } finally {
-      this.src = null
-      this.inb = EMPTY
-      this.out = EMPTY
-      this.sink = null
+    } catch (err) {
+      this.end()
+      throw err
     }
   }
 }
