@@ -4,6 +4,7 @@ import { headTarget, listRefs, readRef } from './refs.ts'
 import type { Ref } from './refs.ts'
 import type { Repo } from './repo.ts'
 import { Walker } from './walk.ts'
+import { objectType } from './object-type.ts'
 import { ZERO_OID } from './objects.ts'
 
 export const AGENT = 'agent=convene/1.0'
@@ -22,8 +23,8 @@ export function refsWithPeeled(repo: Repo): AdvertisedRef[] {
   const w = new Walker(repo.odb)
   return listRefs(repo.dir).map((r) => {
     if (!r.name.startsWith('refs/tags/')) return r
-    const o = repo.odb.read(r.oid)
-    if (o?.type !== 'tag') return r
+    // The type from the object's header: a lightweight tag may point at a large blob, never read here.
+    if (objectType(repo.odb, r.oid) !== 'tag') return r
     const p = w.peel(r.oid)
     return p ? { ...r, peeled: p.oid } : r
   })

@@ -96,8 +96,8 @@ function recentCommits(odb: ObjectStore, tip: string): CommitItem[] {
   const seen = new Set([tip])
   const queue: { oid: string; data: Buffer; time: number }[] = []
   const push = (oid: string) => {
-    const data = odb.read(oid)
-    if (!data || data.type !== 'commit') return // shallow or missing parent
+    const data = readWithin(odb, oid, MAX_OBJECT_READ)
+    if (!data || data === 'too-large' || data.type !== 'commit') return // shallow, missing or oversized parent
     queue.push({ oid, data: data.data, time: parseCommit(data.data).time })
   }
   push(tip)

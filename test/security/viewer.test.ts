@@ -10,6 +10,7 @@ import { test } from 'node:test'
 import { DATABASE_URL, freshDataDir, tempDir } from '../helpers.ts'
 import { call, spawnServer, type Proc } from '../spawn.ts'
 import { commitFiles, gitHome, gitOk } from '../git/helpers.ts'
+import { pkt } from '../git/craft.ts'
 
 const BIG = 40 * 2 ** 20
 
@@ -50,7 +51,9 @@ test('the viewer checks a big blob’s size from its header: packed, deltified a
   await gitOk(home, work, ['init', '-q', '-b', 'main', wa])
   const files = { 'small.txt': 'hello viewer\n', 'logo.bin': Buffer.from([0x89, 0x50, 0, 13]), 'mid.txt': 'y'.repeat(300 * 1024) }
   await commitFiles(home, wa, { ...files, 'big.txt': big, 'big2.txt': big2, 'blob.bin': binary }, 'big files')
-  await gitOk(home, wa, ['push', '-q', `${srv.url}/rooms/${a.data.name}.git`, 'main'])
+  // A lightweight tag may point at a blob: advertising it must not read the blob.
+  await gitOk(home, wa, ['tag', 'bigblob', (await gitOk(home, wa, ['rev-parse', 'HEAD:big.txt'])).trim()])
+  await gitOk(home, wa, ['push', '-q', `${srv.url}/rooms/${a.data.name}.git`, 'main', 'bigblob'])
 
   // Room B: written by stock git straight into the room's repository, so its few objects are loose.
   const b = await call(srv.url, 'room.create', { agentName: 'alice', name: `viewer-b-${Date.now().toString(36)}` })
@@ -87,7 +90,15 @@ test('the viewer checks a big blob’s size from its header: packed, deltified a
     assert.ok(r.html.includes(expect), `${room}/${file}: ${r.html.match(/<section id="file"[\s\S]*?<\/section>/)?.[0]}`)
     assert.ok(r.ms < 2000, `${room}/${file} answered in ${r.ms} ms`)
   }
+  const v0 = await fetch(`${srv.url}/rooms/${a.data.name}/info/refs?service=git-upload-pack`).then((r) => r.text())
+  const v2 = await fetch(`${srv.url}/rooms/${a.data.name}/git-upload-pack`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-git-upload-pack-request', 'git-protocol': 'version=2' },
+    body: `${pkt('command=ls-refs\n')}0001${pkt('peel\n')}0000`,
+  }).then((r) => r.text())
+  assert.match(v0, /refs\/tags\/bigblob/)
+  assert.match(v2, /refs\/tags\/bigblob/)
   const grown = peakMb(srv) - before
-  t.diagnostic(`peak RSS grew ${grown.toFixed(1)} MB while showing four big files`)
+  t.diagnostic(`peak RSS grew ${grown.toFixed(1)} MB while showing four big files and advertising a tag of one`)
   assert.ok(grown < 16, `peak RSS grew ${grown.toFixed(1)} MB`)
 })
