@@ -102,8 +102,10 @@ function shallowPlan(repo: Repo, w: Walker, a: FetchArgs): ShallowPlan {
     if (p?.type === 'commit') notFrom.push(p.oid)
   }
   const relative = a.deepenRelative && a.deepen.depth !== undefined
+  // Deepening from the client's shallow commits starts only at those the refs reach (as git does).
+  const from = () => [...a.shallow].filter((c) => repo.odb.has(c) && reachableCommits(repo, w).has(w, c))
   const win = relative
-    ? deepenWindow([...a.shallow].filter((c) => repo.odb.has(c)), { depth: a.deepen.depth! + 1 }, (c) => w.commit(c))
+    ? deepenWindow(from(), { depth: a.deepen.depth! + 1 }, (c) => w.commit(c))
     : deepenWindow(wantCommits, { ...a.deepen, notFrom }, (c) => w.commit(c))
   sp.boundary = win.boundary
   // Relative deepening only moves the boundary; new commits above the client's tips are not limited.
@@ -135,13 +137,19 @@ function unreachableWant(repo: Repo, w: Walker, wants: string[]): string | null 
   for (const r of refs) if (r.peeled) w.peel(r.oid, tips)
   rest = rest.filter((x) => !tips.has(x))
   if (!rest.length) return null
+  const reach = reachableCommits(repo, w, refs)
+  return rest.find((x) => !reach.has(w, x)) ?? null
+}
+
+/** Commits reachable from the current refs, walked lazily and kept while the refs stay the same. */
+function reachableCommits(repo: Repo, w: Walker, refs = refsWithPeeled(repo)): ReachableCommits {
   const key = refs.map((r) => `${r.oid} ${r.name}`).join('\n')
   let reach = reachableByRepo.get(repo)
   if (reach?.key !== key) {
     reach = new ReachableCommits(key, new Set(refs.map((r) => r.peeled ?? r.oid)), w)
     reachableByRepo.set(repo, reach)
   }
-  return rest.find((x) => !reach.has(w, x)) ?? null
+  return reach
 }
 
 /** The answer to wants that may not be served: an ERR line the client prints. */

@@ -194,6 +194,56 @@ test('raw v0 and v2 wants of an unreachable object get `ERR not our ref`; tips a
   }
 })
 
+/** The pack in a v2 fetch response (side-band 1 after `packfile`), stored into a scratch repository. */
+async function unpackV2(home: string, dir: string, response: Buffer): Promise<void> {
+  const data: Buffer[] = []
+  let inPack = false
+  for (let p = 0; p + 4 <= response.length; ) {
+    const len = parseInt(response.toString('latin1', p, p + 4), 16)
+    if (len < 4) {
+      p += 4
+      continue
+    }
+    const body = response.subarray(p + 4, p + len)
+    if (inPack && body[0] === 1) data.push(body.subarray(1))
+    if (body.toString('latin1') === 'packfile\n') inPack = true
+    p += len
+  }
+  assert.ok(data.length, 'the response carries a pack')
+  await gitOk(home, path.dirname(dir), ['init', '-q', '--bare', dir])
+  await gitStdin(home, dir, ['--git-dir', dir, 'index-pack', '--stdin'], Buffer.concat(data))
+}
+
+test('a client claiming an unreachable commit as its shallow boundary gets nothing behind it (deepen-relative)', async (t) => {
+  const sc = await leakAndRewrite(t)
+  // A second commit on top of the leaked one, so the leaked commit has something behind it... and the
+  // client claims the leaked commit's child as its shallow tip, asking to deepen from there.
+  await gitOk(sc.home, sc.a, ['checkout', '-q', '-b', 'side', sc.leaked])
+  const top = await commitFiles(sc.home, sc.a, { 'side.txt': 'x\n' }, 'on top of the leak')
+  const pack = await gitStdin(sc.home, sc.a, ['pack-objects', '--revs', '--stdout', '-q'], `${top}\n^${sc.leaked}\n`)
+  await gitStdin(sc.home, sc.room.dir, ['--git-dir', sc.room.dir, 'index-pack', '--stdin'], pack)
+  const body = Buffer.concat([
+    pkt('command=fetch\n'),
+    Buffer.from('0001'),
+    pkt(`want ${sc.clean}\n`),
+    pkt(`shallow ${top}\n`),
+    pkt('deepen 2\n'),
+    pkt('deepen-relative\n'),
+    pkt('done\n'),
+    FLUSH,
+  ])
+  const res = await fetch(`${sc.s.url}/rooms/${sc.room.name}.git/git-upload-pack`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-git-upload-pack-request', 'git-protocol': 'version=2' },
+    body: new Uint8Array(body),
+  })
+  const out = Buffer.from(await res.arrayBuffer())
+  assert.equal(res.status, 200)
+  const got = path.join(sc.work, 'got.git')
+  await unpackV2(sc.home, got, out)
+  for (const oid of [sc.leaked, sc.blob]) assert.notEqual((await git(sc.home, got, ['--git-dir', got, 'cat-file', '-e', oid])).code, 0, `${oid} must not be sent`)
+})
+
 /** Runs git with bytes on stdin; resolves with stdout. */
 function gitStdin(home: string, cwd: string, args: string[], input: string | Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
