@@ -4,7 +4,7 @@ import { headTarget, listRefs, readRef } from './refs.ts'
 import type { Ref } from './refs.ts'
 import type { Repo } from './repo.ts'
 import { Walker } from './walk.ts'
-import { objectType } from './object-type.ts'
+import { objectInfo } from './object-info.ts'
 import { ZERO_OID } from './objects.ts'
 
 export const AGENT = 'agent=convene/1.0'
@@ -24,7 +24,7 @@ export function refsWithPeeled(repo: Repo): AdvertisedRef[] {
   return listRefs(repo.dir).map((r) => {
     if (!r.name.startsWith('refs/tags/')) return r
     // The type from the object's header: a lightweight tag may point at a large blob, never read here.
-    if (objectType(repo.odb, r.oid) !== 'tag') return r
+    if (objectInfo(repo.odb, r.oid)?.type !== 'tag') return r
     const p = w.peel(r.oid)
     return p ? { ...r, peeled: p.oid } : r
   })
