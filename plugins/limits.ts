@@ -112,6 +112,9 @@ export default fp<{ config: Config }>(
         max: config.rateLimitMax,
         timeWindow: config.rateLimitWindowSeconds * 1000,
         keyGenerator: clientKey,
+        // Counters kept (least recently used dropped): room for every remembered token, so churning through many
+        // real tokens cannot push an address's counter out and reset it.
+        cache: KNOWN_TOKENS + 10_000,
         errorResponseBuilder: (req, ctx) => refusal(req, ctx.max, Math.max(1, Math.ceil(ctx.ttl / 1000))),
       })
       // The hook above charged a request once; a JSON-RPC batch is charged once more per further element.
