@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises
 import { join } from 'node:path'
 import { hashObject, isOid } from './objects.ts'
 import { ObjectStore } from './odb.ts'
-import { objectType } from './object-type.ts'
+import { objectInfo } from './object-info.ts'
 import { PackFile } from './pack-file.ts'
 import { writeIndex } from './pack-index.ts'
 import type { IndexEntry } from './pack-index.ts'
@@ -177,7 +177,7 @@ async function prune(gitDir: string, odb: ObjectStore, opts: PruneOptions): Prom
     for (const oid of packIds(pack)) {
       if (++n % 4096 === 0) await tick()
       if (!reachable.has(oid)) later(mtime)
-      if (objectType(odb, oid) === 'blob') kept.add(oid)
+      if (objectInfo(odb, oid)?.type === 'blob') kept.add(oid)
       else roots.push(oid)
     }
   }
