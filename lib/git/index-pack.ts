@@ -12,7 +12,7 @@ import type { ObjectStore } from './odb.ts'
 import { BufferPool, SpillFile } from './pack-scratch.ts'
 import type { IndexEntry } from './pack-index.ts'
 import type { PackSource } from './pack-source.ts'
-import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
+import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, OBJ_TREE, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
 import type { ObjectType } from './pack-format.ts'
 
 export class PackError extends Error {}
@@ -134,10 +134,22 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
     objects.set(hex, TYPE_NAMES[type])
     if (!data) return
     try {
-      for (const r of referencedIds(TYPE_NAMES[type], data)) if (!objects.has(r)) referenced.add(r)
-    } catch {
-      throw new PackError(`malformed ${TYPE_NAMES[type]} ${hex}`)
+      if (type === OBJ_TREE) eachTreeId(data, refer)
+      else for (const r of referencedIds(TYPE_NAMES[type], data)) refer(r)
+    } catch (err) {
+      throw err instanceof PackError ? err : new PackError(`malformed ${TYPE_NAMES[type]} ${hex}`)
     }
+  }
+  const refer = (id: string) => {
+    if (objects.has(id)) return
+    referenced.add(id)
+    if (referenced.size > 2 * n + 1024) settle()
+  }
+  // Keeps the ids still to find in proportion to the pack: those found are dropped, and more than the objects yet
+  // to come cannot all be in the pack.
+  const settle = () => {
+    for (const id of referenced) if (objects.has(id) || odb.has(id)) referenced.delete(id)
+    if (referenced.size > n - objects.size) throw new PackError(`pack refers to ${referenced.size} objects that neither it nor the repository has`)
   }
   const hasher = (type: number, len: number) => createHash('sha1').update(`${TYPE_NAMES[type]} ${len}\0`)
 
@@ -345,4 +357,17 @@ function findEntry(pos: Float64Array, count: number, at: number): number {
     else hi = mid
   }
   return lo < count && pos[lo] === at ? lo : -1
+}
+
+const GITLINK = Buffer.from('160000')
+
+/** Calls `fn` with each id a tree names (gitlinks excluded) without building its entry list, which for a tree of a few MB is tens of MB. */
+function eachTreeId(data: Buffer, fn: (id: string) => void): void {
+  for (let p = 0; p < data.length; ) {
+    const sp = data.indexOf(0x20, p)
+    const nul = sp < 0 ? -1 : data.indexOf(0, sp + 1)
+    if (nul < 0 || nul + 21 > data.length) throw new Error('malformed tree')
+    if (data.compare(GITLINK, 0, 6, p, sp) !== 0) fn(data.toString('hex', nul + 1, nul + 21))
+    p = nul + 21
+  }
 }
