@@ -64,6 +64,14 @@ export function openRepo(dir: string): Repo {
   return repo
 }
 
+/** Lets this process's open copy of a repository notice packs removed under it (after a prune). */
+export function refreshOpen(dir: string): void {
+  const repo = open.get(dir)
+  if (!repo) return
+  repo.odb.refresh()
+  if (repo.users <= 0) repo.odb.closeRetired()
+}
+
 /** Deletes a repository from disk (room expiry). */
 export function deleteRepo(dir: string): void {
   const repo = open.get(dir)

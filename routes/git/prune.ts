@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { pruneRepository } from '../../lib/git/index.ts'
+import { pruneRepository, refreshOpen } from '../../lib/git/index.ts'
 import type { PruneResult } from '../../lib/git/index.ts'
 
 /** Pushes arriving together are pruned together: the first one sets the time. */
@@ -45,6 +45,8 @@ export function schedulePrunes(app: FastifyInstance, graceSeconds: number, repoD
       app.log.warn({ err, roomId }, 'git prune failed')
       return
     }
+    // This instance's open copy lets go of the removed packs now (once no request reads them), not at its next use.
+    if (res.packsRemoved) refreshOpen(dir)
     if (res.retryAt !== undefined) due.set(roomId, Math.min(due.get(roomId) ?? Infinity, res.retryAt + SETTLE_MS))
     if (res.packsRemoved || res.objectsPruned || res.leftoversRemoved) app.log.info({ roomId, ...res }, 'git prune')
   }

@@ -1,7 +1,7 @@
 // Issue 13 point 5: only objects reachable from refs are ever served, and unreachable ones are pruned.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, utimesSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { loadConfig } from '../../lib/config.ts'
@@ -316,9 +316,21 @@ test('objects of a refused ref update (stale old id in a multi-ref push) are nev
 
 test('pushes schedule the prune: with GIT_PRUNE_GRACE_SECONDS=0 the rewritten-away secret disappears on its own', async (t) => {
   const sc = await leakAndRewrite(t, 0)
+  // Descriptors this process holds on removed files of the repository (the server's open copy of it).
+  const onRemoved = () =>
+    readdirSync('/proc/self/fd')
+      .map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`)
+        } catch {
+          return ''
+        }
+      })
+      .filter((l) => l.startsWith(sc.room.dir) && l.endsWith('(deleted)'))
   const deadline = Date.now() + 30_000
-  while ((await stored(sc.home, sc.room, sc.blob)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  while (((await stored(sc.home, sc.room, sc.blob)) || onRemoved().length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
   assert.equal(await stored(sc.home, sc.room, sc.blob), false, 'pruned within 30 s of the force push')
+  assert.deepEqual(onRemoved(), [], 'the removed packs are closed, their disk space given back')
   assert.equal(await stored(sc.home, sc.room, sc.leaked), false)
   await fsck(sc.home, sc.room.dir)
   await gitOk(sc.home, sc.work, ['clone', '-q', sc.room.url, 'after'])
