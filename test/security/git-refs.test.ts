@@ -20,29 +20,38 @@ let first: string
 let main: string
 /** Outside every repository: a FIFO and a file holding a commit id of the room. */
 let outside: string
+/** Directories made outside a test context, removed at the end. */
+const scratch: string[] = []
+const scratchDir = (prefix?: string) => {
+  const d = tempDir(null, prefix)
+  scratch.push(d)
+  return d
+}
 
 before(async () => {
   const dataDir = await freshDataDir(null)
+  scratch.push(dataDir)
   // No overload 503s: the machine running the suite may be busy, and a blocked loop is what /healthz detects.
   server = await spawnServer({ DATA_DIR: dataDir, MAX_EVENT_LOOP_DELAY_MS: '0' })
   const created = await call(server.url, 'room.create', { agentName: 'alice', name: `refs-${Date.now().toString(36)}` })
   room = created.data.name
   repoDir = path.join(dataDir, 'repos', `${created.data.roomId}.git`)
   home = gitHome(null as never)
-  const work = path.join(tempDir(null), 'w')
+  scratch.push(home)
+  const work = path.join(scratchDir(), 'w')
   await gitOk(home, path.dirname(work), ['init', '-q', '-b', 'main', work])
   first = await commitFiles(home, work, { 'a.txt': 'one\n' }, 'one')
   main = await commitFiles(home, work, { 'b.txt': 'two\n' }, 'two')
   await gitOk(home, work, ['tag', '-a', '-m', 'v1', 'v1', first])
   await gitOk(home, work, ['push', '-q', `${server.url}/rooms/${room}.git`, 'main', 'v1'])
-  outside = tempDir(null, 'convene-outside-')
+  outside = scratchDir('convene-outside-')
   execFileSync('mkfifo', [path.join(outside, 'fifo')])
   writeFileSync(path.join(outside, 'ref'), `${first}\n`)
 })
 
 after(async () => {
   await server?.kill9()
-  if (outside) rmSync(outside, { recursive: true, force: true })
+  for (const d of scratch) rmSync(d, { recursive: true, force: true })
 })
 
 /** The server answers /healthz within 1 s. */
@@ -232,7 +241,7 @@ test('a planted HEAD.lock symlink is never written through when the first push s
   const victim = path.join(outside, 'victim')
   writeFileSync(victim, 'untouched\n')
   symlinkSync(victim, path.join(dir, 'HEAD.lock'))
-  const work = path.join(tempDir(null), 'w')
+  const work = path.join(scratchDir(), 'w')
   await gitOk(home, path.dirname(work), ['init', '-q', '-b', 'trunk', work])
   await commitFiles(home, work, { 'a.txt': 'a\n' }, 'first')
   await gitOk(home, work, ['push', '-q', `${server.url}/rooms/${created.data.name}.git`, 'trunk'])
