@@ -20,7 +20,7 @@ const ROOT = new URL('../', import.meta.url).pathname
 export async function spawnServer(env: Record<string, string>, opts: { script?: string; nodeArgs?: string[] } = {}): Promise<Proc> {
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script ?? 'server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', MAX_ROOMS_PER_IP_PER_HOUR: '0', ALLOW_PRIVATE_ENDPOINTS: '1', ...env },
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', MAX_ROOMS_PER_IP_PER_HOUR: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ALLOW_PRIVATE_ENDPOINTS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
