@@ -59,10 +59,12 @@ export default fp<{ config: Config }>(
     // drain before its answer; Node would otherwise discard the rest without end.
     app.addHook('onSend', (req, reply, payload, done) => {
       const raw = req.raw
-      if (raw.complete || raw.destroyed || raw.listenerCount('data') > 0 || reply.getHeader('connection') === 'close') return done(null, payload)
+      const hasBody = raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length']) > 0
+      if (!hasBody || raw.complete || raw.destroyed || raw.listenerCount('data') > 0 || reply.getHeader('connection') === 'close') return done(null, payload)
       void drainBody(raw, DRAIN_MAX_BYTES, DRAIN_MAX_MS).then((ended) => {
         if (!ended) reply.header('connection', 'close')
-        done(null, payload)
+        // Answered meanwhile (the connection went away): nothing left to send.
+        if (!reply.raw.headersSent && !reply.raw.destroyed) done(null, payload)
       })
     })
 
