@@ -93,27 +93,25 @@ export function amplifyingDelta(baseSize: number, times: number, tag: string): B
   ])
 }
 
-/** POSTs a receive-pack request: command lines (the first with capabilities), flush, pack. */
-export async function receiveRequest(base: string, room: string, commands: string[], packBytes?: Buffer, opts: { caps?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
-  const caps = opts.caps ?? 'report-status atomic'
-  const lines = commands.map((c, i) => pkt(i === 0 ? `${c}\0${caps}\n` : `${c}\n`))
-  const body = Buffer.concat([Buffer.from(lines.join('') + '0000'), packBytes ?? Buffer.alloc(0)])
-  const res = await fetch(`${base}/rooms/${room}/git-receive-pack`, {
+/** POSTs a Smart HTTP request body as is; resolves to the status and the body as latin1 text. */
+export async function gitPost(base: string, room: string, service: 'git-upload-pack' | 'git-receive-pack', body: string | Buffer, opts: { headers?: Record<string, string>; signal?: AbortSignal } = {}) {
+  const res = await fetch(`${base}/rooms/${room}/${service}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-git-receive-pack-request', ...opts.headers },
-    body,
+    headers: { 'content-type': `application/x-${service}-request`, ...opts.headers },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
     signal: opts.signal,
   })
   return { status: res.status, text: Buffer.from(await res.arrayBuffer()).toString('latin1') }
 }
 
+/** POSTs a receive-pack request: command lines (the first with capabilities), flush, pack. */
+export function receiveRequest(base: string, room: string, commands: string[], packBytes?: Buffer, opts: { caps?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
+  const caps = opts.caps ?? 'report-status atomic'
+  const lines = commands.map((c, i) => pkt(i === 0 ? `${c}\0${caps}\n` : `${c}\n`))
+  return gitPost(base, room, 'git-receive-pack', Buffer.concat([Buffer.from(lines.join('') + '0000'), packBytes ?? Buffer.alloc(0)]), opts)
+}
+
 /** POSTs an upload-pack request body (v2 when `v2`). */
-export async function uploadRequest(base: string, room: string, body: string | Buffer, opts: { v2?: boolean; signal?: AbortSignal } = {}) {
-  const res = await fetch(`${base}/rooms/${room}/git-upload-pack`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-git-upload-pack-request', ...(opts.v2 ? { 'git-protocol': 'version=2' } : {}) },
-    body,
-    signal: opts.signal,
-  })
-  return { status: res.status, text: Buffer.from(await res.arrayBuffer()).toString('latin1') }
+export function uploadRequest(base: string, room: string, body: string | Buffer, opts: { v2?: boolean; signal?: AbortSignal } = {}) {
+  return gitPost(base, room, 'git-upload-pack', body, { signal: opts.signal, headers: opts.v2 ? { 'git-protocol': 'version=2' } : {} })
 }

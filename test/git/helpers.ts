@@ -51,6 +51,17 @@ export function gitHome(t: TestContext): string {
   return home
 }
 
+/** A git server with a room, a git HOME, and a fresh repository `a` inside `work` on `branch`. */
+export async function gitWorkspace(t: TestContext, branch = 'main', overrides: Partial<Config> = {}) {
+  const s = await gitServer(t, overrides)
+  const room = await gitRoom(s)
+  const home = gitHome(t)
+  const work = tempDir(t)
+  const a = path.join(work, 'a')
+  await gitOk(home, work, ['init', '-q', '-b', branch, 'a'])
+  return { s, room, home, work, a }
+}
+
 /** Runs git asynchronously (the server shares this process); never throws. */
 export function git(home: string, cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {
   return new Promise((resolve) => {

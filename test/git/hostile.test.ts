@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { tempDir } from '../helpers.ts'
-import { commitFiles, fsck, gitHome, gitOk, gitRoom, gitServer } from './helpers.ts'
+import { commitFiles, fsck, gitOk, gitWorkspace } from './helpers.ts'
 import { oidOf, pack, pkt, receiveRequest, varint, ZERO } from './craft.ts'
 import type { GitRoom } from './helpers.ts'
 import type { TestServer } from '../helpers.ts'
@@ -18,12 +17,7 @@ function snapshot(dir: string): string {
 }
 
 test('hostile pushes are refused and leave the repository unchanged', async (t) => {
-  const s = await gitServer(t, { gitMaxPushBytes: 2 * 1024 * 1024 })
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'main', { gitMaxPushBytes: 2 * 1024 * 1024 })
   const c1 = await commitFiles(home, a, { 'a.txt': 'a\n' }, 'one')
   await gitOk(home, a, ['push', '-q', room.url, 'main'])
   const before = snapshot(room.dir)

@@ -2,16 +2,10 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { tempDir } from '../helpers.ts'
-import { commitFiles, fsck, git, gitHome, gitOk, gitRoom, gitServer } from './helpers.ts'
+import { commitFiles, fsck, git, gitOk, gitWorkspace } from './helpers.ts'
 
 test('branches, annotated and lightweight tags, delete, force push, HEAD follows the first pushed branch', async (t) => {
-  const s = await gitServer(t)
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'trunk', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'trunk')
   const c1 = await commitFiles(home, a, { 'a.txt': 'a\n' }, 'one')
   await gitOk(home, a, ['remote', 'add', 'origin', room.url])
   // First push is not to main: HEAD must follow it so clones check something out.
@@ -66,12 +60,7 @@ test('branches, annotated and lightweight tags, delete, force push, HEAD follows
 })
 
 test('concurrent pushes to the same ref: exactly one wins, the other is refused', async (t) => {
-  const s = await gitServer(t)
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'main')
   await commitFiles(home, a, { 'base.txt': 'base\n' }, 'base')
   await gitOk(home, a, ['push', '-q', room.url, 'main'])
   const clones: string[] = []

@@ -5,17 +5,12 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { tempDir } from '../helpers.ts'
-import { commitFiles, fsck, gitHome, gitOk, gitRoom, gitServer, git } from './helpers.ts'
+import { commitFiles, fsck, gitHome, gitOk, gitRoom, gitServer, gitWorkspace, git } from './helpers.ts'
 
 const pktLine = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s
 
 test('a 20 MB binary: chunked push after the 0000 probe, clone back intact', async (t) => {
-  const s = await gitServer(t)
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'main')
   const blob = randomBytes(20 * 1024 * 1024)
   await commitFiles(home, a, { 'big.bin': blob }, 'big file')
   const push = await git(home, a, ['push', room.url, 'main'], { GIT_TRACE_CURL: '1', GIT_TRACE_CURL_NO_DATA: '1' })
@@ -28,12 +23,7 @@ test('a 20 MB binary: chunked push after the 0000 probe, clone back intact', asy
 })
 
 test('gzip request bodies: a fetch with many haves, and a raw gzipped v2 ls-refs', async (t) => {
-  const s = await gitServer(t)
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'main')
   await commitFiles(home, a, { 'x.txt': 'x\n' }, 'base')
   await gitOk(home, a, ['push', '-q', room.url, 'main'])
   await gitOk(home, work, ['clone', '-q', room.url, 'b'])

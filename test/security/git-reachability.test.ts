@@ -8,8 +8,8 @@ import { loadConfig } from '../../lib/config.ts'
 import { openRepo, pruneRepository } from '../../lib/git/index.ts'
 import { PackIndex } from '../../lib/git/pack-index.ts'
 import { FLUSH, pkt } from '../../lib/git/pktline.ts'
-import { tempDir, type TestServer } from '../helpers.ts'
-import { commitFiles, fsck, git, gitHome, gitOk, gitRoom, gitServer, type GitRoom } from '../git/helpers.ts'
+import type { TestServer } from '../helpers.ts'
+import { commitFiles, fsck, git, gitOk, gitWorkspace, type GitRoom } from '../git/helpers.ts'
 
 const ZERO = '0'.repeat(40)
 const SECRET = 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\n'
@@ -53,12 +53,7 @@ interface Scene {
 
 /** Pushes a secret, then force-pushes a new history without it (as the room's admin). */
 async function leakAndRewrite(t: import('node:test').TestContext, graceSeconds = 3600): Promise<Scene> {
-  const s = await gitServer(t, { gitPruneGraceSeconds: graceSeconds, maxEventLoopDelayMs: 0 })
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'main', { gitPruneGraceSeconds: graceSeconds, maxEventLoopDelayMs: 0 })
   const base = await commitFiles(home, a, { 'README.md': 'hello\n' }, 'base')
   await gitOk(home, a, ['push', '-q', room.url, 'main'])
   const leaked = await commitFiles(home, a, { '.env': SECRET }, 'add config')
@@ -257,12 +252,7 @@ function gitStdin(home: string, cwd: string, args: string[], input: string | Buf
 }
 
 test('objects of a refused ref update (stale old id in a multi-ref push) are never fetchable, and are pruned', async (t) => {
-  const s = await gitServer(t, { maxEventLoopDelayMs: 0 })
-  const room = await gitRoom(s)
-  const home = gitHome(t)
-  const work = tempDir(t)
-  const a = path.join(work, 'a')
-  await gitOk(home, work, ['init', '-q', '-b', 'main', 'a'])
+  const { s, room, home, work, a } = await gitWorkspace(t, 'main', { maxEventLoopDelayMs: 0 })
   const base = await commitFiles(home, a, { 'README.md': 'hello\n' }, 'base')
   await gitOk(home, a, ['push', '-q', room.url, 'main'])
   await gitOk(home, a, ['checkout', '-q', '-b', 'ok'])
