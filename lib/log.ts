@@ -113,7 +113,6 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY === t
         'req.headers["proxy-authorization"]',
         'req.headers.cookie',
         'req.headers["mcp-session-id"]',
-        'res.headers.location',
         '*.agentToken',
         '*.password',
         '*.*.agentToken',
