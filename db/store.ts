@@ -314,6 +314,10 @@ export class SqlStore implements Store {
     return { messages: rows.map(toMessage), more: rows.length === opts.limit }
   }
 
+  async rewindCursor(agentId: string, seq: number) {
+    await this.db.query('UPDATE agents SET cursor = LEAST(cursor, $2) WHERE id = $1', [agentId, seq])
+  }
+
   async readAfter(agent: { id: string; roomId: string } | null, roomId: string, afterSeq: number, limit: number) {
     const visible = agent ? VISIBLE : 'm.recipient_id IS NULL AND $1::uuid IS NULL'
     const rows = await this.db.query(

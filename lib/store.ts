@@ -176,6 +176,8 @@ export interface Store extends PushStore {
   postMessage(msg: NewMessage): Promise<Posted>
   /** Messages the agent may see after its cursor (its own excluded), oldest first; `more` when the page was full. */
   readUnread(agent: { id: string; roomId: string }, opts: ReadOptions): Promise<{ messages: MessageRecord[]; more: boolean }>
+  /** Moves the read cursor back to `seq` if it is past it (messages read for a reader that has gone become unread again). */
+  rewindCursor(agentId: string, seq: number): Promise<void>
   /** Visible messages after `afterSeq`, oldest first (own included): the feed for streams and resumes. */
   readAfter(agent: { id: string; roomId: string } | null, roomId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>
   /** Every message after `afterSeq`, DMs included, oldest first: one read per event for fan-out that filters per subscriber. */

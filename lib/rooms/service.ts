@@ -362,7 +362,13 @@ export class RoomService {
       // Listen before reading, so an event committed in between is not missed.
       const woke = this.nextEvent(room.id, deadline - Date.now(), signal)
       const messages = await this.drainUnread(agent, undefined, true, signal)
-      if (messages.length > 0 || Date.now() >= deadline || signal?.aborted) {
+      if (signal?.aborted) {
+        // The client left while a read was under way: what it read reached nobody, so it stays unread.
+        woke.cancel()
+        if (messages.length > 0) await this.store.rewindCursor(agent.id, messages[0].seq - 1)
+        return unreadResult(room.id, [])
+      }
+      if (messages.length > 0 || Date.now() >= deadline) {
         woke.cancel()
         return unreadResult(room.id, messages)
       }
