@@ -3,6 +3,8 @@ const REDACTED = '[redacted]'
 
 /** Query keys whose values are credentials (matched on the decoded key, any case). */
 const SECRET_KEY = /token|pass|pwd|secret|auth|key|session|credential|sig/i
+/** Log fields (and fields of logged errors) whose value is a credential. */
+const SECRET_FIELD = /^(?:authorization|proxy-authorization|cookie|password|agenttoken|token|secret)$/i
 /** A room UUID is a bearer secret for protected rooms: its first group stays, for operators. */
 const UUID = /([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
 /** Route tails that may follow a `name:password` segment; any other tail may be the rest of the password. */
@@ -89,7 +91,7 @@ function scrub(value: unknown, depth: number): unknown {
   if (depth > 3 || ArrayBuffer.isView(value)) return undefined
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1))
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1)
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) ? REDACTED : scrub(v, depth + 1)
   return out
 }
 
@@ -98,7 +100,7 @@ export function serializeError(err: unknown, depth = 0): unknown {
   if (!(err instanceof Error)) return scrub(err, depth)
   const out: Record<string, unknown> = { type: err.constructor?.name ?? 'Error', message: redactText(err.message) }
   if (err.stack) out.stack = redactStack(err.stack)
-  for (const [k, v] of Object.entries(err)) if (!(k in out) && k !== 'rawPacket') out[k] = scrub(v, depth + 1)
+  for (const [k, v] of Object.entries(err)) if (!(k in out) && k !== 'rawPacket') out[k] = SECRET_FIELD.test(k) ? REDACTED : scrub(v, depth + 1)
   if (err.cause !== undefined && depth < 3) out.cause = serializeError(err.cause, depth + 1)
   return out
 }
@@ -136,7 +138,7 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY === t
         let out: Record<string, unknown> | null = null
         for (const [k, v] of Object.entries(obj)) {
           if (typeof v !== 'string') continue
-          const clean = redactText(v)
+          const clean = SECRET_FIELD.test(k) ? REDACTED : redactText(v)
           if (clean !== v) (out ??= { ...obj })[k] = clean
         }
         return out ?? obj

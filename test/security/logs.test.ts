@@ -145,3 +145,22 @@ test('redactUrl: each accepted URL form keeps its shape and loses its secret', (
   ]
   for (const [input, want] of cases) assert.equal(redactUrl(input), want, input)
 })
+
+test('other log lines: URLs in messages and fields, credential fields, and errors carrying requests are redacted', async (t) => {
+  const log = capture()
+  const config = await testConfig(t, { maxEventLoopDelayMs: 0 })
+  const app = await buildApp(config, { logger: { ...loggerOptions('info', false), stream: log.stream } })
+  t.after(() => app.close())
+  await app.ready()
+  const secret = uniq('Sekr1t')
+  app.log.warn({ endpoint: `http://agent.example/hook?token=${secret}`, agentToken: secret }, `push to /rooms/r:${secret}/info/refs failed`)
+  app.log.info(`Route GET:/r%3A${secret} not found`)
+  const err = Object.assign(new Error(`bad url /r:${secret}`), { headers: { authorization: `Basic ${secret}` }, rawPacket: Buffer.from(secret) })
+  app.log.error({ err }, 'request failed')
+  app.log.error(new Error(`nested`, { cause: new Error(`at http://u:${secret}@h/x`) }))
+  await app.close()
+  const out = log.text()
+  assert.equal(out.includes(secret), false, out)
+  assert.ok(out.includes('agent.example/hook?token=[redacted]'))
+  assert.ok(out.includes('push to /rooms/r:[redacted]/info/refs failed'))
+})
