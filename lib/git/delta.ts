@@ -50,11 +50,14 @@ export function applyDelta(base: Buffer, delta: Buffer, maxSize: number, into?: 
       if (op & 64) len |= delta[p++] << 16
       if (len === 0) len = 0x10000
       if (p > delta.length || off + len > base.length || o + len > size) throw new DeltaError('bad delta copy')
-      base.copy(out, o, off, off + len)
+      // Byte loops for short runs: a delta may hold millions of them, and a copy() call costs far more.
+      if (len < 64) for (let k = 0; k < len; k++) out[o + k] = base[off + k]
+      else base.copy(out, o, off, off + len)
       o += len
     } else if (op) {
       if (p + op > delta.length || o + op > size) throw new DeltaError('bad delta insert')
-      delta.copy(out, o, p, p + op)
+      if (op < 64) for (let k = 0; k < op; k++) out[o + k] = delta[p + k]
+      else delta.copy(out, o, p, p + op)
       o += op
       p += op
     } else throw new DeltaError('bad delta opcode')
@@ -89,7 +92,8 @@ export function streamDelta(base: Buffer, delta: Buffer, maxSize: number, scratc
       piece(scratch.subarray(0, g))
       g = 0
     }
-    from.copy(scratch, g, start, start + len)
+    if (len < 64) for (let k = 0; k < len; k++) scratch[g + k] = from[start + k]
+    else from.copy(scratch, g, start, start + len)
     g += len
   }
   while (p < delta.length) {

@@ -44,8 +44,12 @@ const KEEP_BYTES = 8 * MiB
 /** Free buffers kept for reuse. */
 const POOL_BYTES = 24 * MiB
 /** Work (bytes inflated, copied or hashed) between two yields to the event loop. */
-const SLICE = 4 * MiB
+const SLICE = MiB
+/** Output inflated between two yields (the inflater is slow until the JIT has warmed it up). */
+const INFLATE_SLICE = 256 * 1024
 const READ = 4 * MiB
+/** What handling one entry costs beside its bytes, in the same unit: a yield every thousand small objects. */
+const ENTRY_COST = 4096
 
 /** The per-object and total inflated limits for a pack of `packBytes`. */
 export function packBudget(packBytes: number, limits: PackLimits): { object: number; inflated: number } {
@@ -164,7 +168,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
       throw err
     }
   }
-  const inflateInto = (i: number, into: Buffer) => inflate(() => inflater.intoAsync(src, dataAt[i], pos[i + 1], into, SLICE))
+  const inflateInto = (i: number, into: Buffer) => inflate(() => inflater.intoAsync(src, dataAt[i], pos[i + 1], into, INFLATE_SLICE))
 
   // Pass 1: entry boundaries and CRCs, whole objects hashed, deltas' sizes.
   const sizes = Buffer.alloc(20)
@@ -181,7 +185,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
     if (isDelta(h.type)) {
       // Only the sizes at its start are needed now; the rest is inflated again when it is applied.
       let got = 0
-      used = await inflate(() => inflater.streamAsync(src, dataAt[i], bodyEnd, h.size, (piece) => (got += piece.copy(sizes, got, 0, Math.min(piece.length, 20 - got))), SLICE))
+      used = await inflate(() => inflater.streamAsync(src, dataAt[i], bodyEnd, h.size, (piece) => (got += piece.copy(sizes, got, 0, Math.min(piece.length, 20 - got))), INFLATE_SLICE))
       let out: number
       try {
         out = deltaSizes(sizes.subarray(0, got)).result
@@ -203,11 +207,11 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
       result[i] = h.size
       const hash = hasher(h.type, h.size)
       if (h.type === OBJ_BLOB) {
-        used = await inflate(() => inflater.streamAsync(src, dataAt[i], bodyEnd, h.size, (piece) => hash.update(piece), SLICE))
+        used = await inflate(() => inflater.streamAsync(src, dataAt[i], bodyEnd, h.size, (piece) => hash.update(piece), INFLATE_SLICE))
         found(i, h.type, hash.digest(), null)
       } else {
         const data = pool.take(h.size)
-        used = await inflate(() => inflater.intoAsync(src, dataAt[i], bodyEnd, data, SLICE))
+        used = await inflate(() => inflater.intoAsync(src, dataAt[i], bodyEnd, data, INFLATE_SLICE))
         found(i, h.type, hash.update(data).digest(), data)
         pool.give(data)
       }
@@ -216,7 +220,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
     let crc = 0
     for (let q = p; q < end; q += READ) crc = crc32(src.read(q, Math.min(READ, end - q)), crc)
     crcs[i] = crc
-    await pace(h.size + end - p)
+    await pace(ENTRY_COST + h.size + end - p)
     p = end
   }
   pos[n] = p
@@ -302,7 +306,7 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
         pool.give(delta)
       }
       resolved[c] = 1
-      await pace(size[c] + result[c])
+      await pace(ENTRY_COST + size[c] + result[c])
       const next = out ? kidsOf(c) : []
       if (!next.length) {
         if (out) pool.give(out)

@@ -211,6 +211,13 @@ export class Inflater {
   private flushed = 0
   private adler = 1
   private o = 0
+  /** Inside a Huffman block, with these tables. */
+  private inBlock = false
+  private final = false
+  private lt = FIXED_LIT
+  private lb = 9
+  private dt = FIXED_DIST
+  private db = 5
   /** Where the stream starts. */
   private start = 0
 
@@ -243,6 +250,8 @@ export class Inflater {
     this.flushed = 0
     this.adler = 1
     this.o = 0
+    this.inBlock = false
+    this.final = false
     try {
       const cmf = this.bits(8)
       const flg = this.bits(8)
@@ -271,41 +280,50 @@ export class Inflater {
       const cap = out.length
       let o = this.o
       const from = this.base + o
-      let final = 0
+      const stop = from + max
       do {
-        final = this.bits(1)
-        const type = this.bits(2)
-        if (type === 0) {
-          this.bits(this.bc & 7)
-          const len = this.bits(16)
-          if (len !== (~this.bits(16) & 0xffff)) throw new InflateError('invalid stored block length')
-          let left = len
-          while (left && this.bc) {
-            if (o >= cap) o = this.room(o, 1)
-            out[o++] = this.bits(8)
-            left--
+        if (!this.inBlock) {
+          this.final = this.bits(1) === 1
+          const type = this.bits(2)
+          if (type === 0) {
+            this.bits(this.bc & 7)
+            const len = this.bits(16)
+            if (len !== (~this.bits(16) & 0xffff)) throw new InflateError('invalid stored block length')
+            let left = len
+            while (left && this.bc) {
+              if (o >= cap) o = this.room(o, 1)
+              out[o++] = this.bits(8)
+              left--
+            }
+            while (left) {
+              if (this.ip >= this.inb.length) this.fetch()
+              if (this.ip >= this.inb.length) throw new InflateError('truncated deflate stream')
+              const n = Math.min(left, this.inb.length - this.ip, HISTORY)
+              if (o + n > cap) o = this.room(o, n)
+              this.inb.copy(out, o, this.ip, this.ip + n)
+              o += n
+              this.ip += n
+              left -= n
+            }
+            continue
           }
-          while (left) {
-            if (this.ip >= this.inb.length) this.fetch()
-            if (this.ip >= this.inb.length) throw new InflateError('truncated deflate stream')
-            const n = Math.min(left, this.inb.length - this.ip, HISTORY)
-            if (o + n > cap) o = this.room(o, n)
-            this.inb.copy(out, o, this.ip, this.ip + n)
-            o += n
-            this.ip += n
-            left -= n
-          }
-          continue
+          if (type === 2) {
+            ;[this.lb, this.db] = this.dynamic()
+            this.lt = this.lit
+            this.dt = this.dist
+          } else if (type === 1) {
+            this.lt = FIXED_LIT
+            this.lb = 9
+            this.dt = FIXED_DIST
+            this.db = 5
+          } else throw new InflateError('invalid deflate block type')
+          this.inBlock = true
         }
-        let lt = FIXED_LIT
-        let lb = 9
-        let dt = FIXED_DIST
-        let db = 5
-        if (type === 2) {
-          ;[lb, db] = this.dynamic()
-          lt = this.lit
-          dt = this.dist
-        } else if (type !== 1) throw new InflateError('invalid deflate block type')
+        // A block may be long: it is left mid-way at `stop` and taken up again by the next step.
+        const lt = this.lt
+        const lb = this.lb
+        const dt = this.dt
+        const db = this.db
         const lmask = (1 << lb) - 1
         const dmask = (1 << db) - 1
         // The symbol loop keeps the bit buffer and input in locals, handed back to `need` at the end of a chunk.
@@ -314,6 +332,7 @@ export class Inflater {
         let inb = this.inb
         let ip = this.ip
         for (;;) {
+          if (this.base + o >= stop) break
           while (bc < 24) {
             if (ip < inb.length) {
               bb |= inb[ip++] << bc
@@ -339,7 +358,10 @@ export class Inflater {
             out[o++] = sym
             continue
           }
-          if (sym === 256) break
+          if (sym === 256) {
+            this.inBlock = false
+            break
+          }
           sym -= 257
           if (sym > 28) throw new InflateError('invalid deflate length code')
           let extra = LEN_EXTRA[sym]
@@ -404,8 +426,8 @@ export class Inflater {
         this.bb = bb
         this.bc = bc
         this.ip = ip
-      } while (!final && this.base + o - from < max)
-      if (!final) {
+      } while ((this.inBlock || !this.final) && this.base + o < stop)
+      if (this.inBlock || !this.final) {
         this.o = o
         return -1
       }

@@ -114,18 +114,31 @@ async function push(srv: Proc, idleKb: number, room: string, update: string, byt
   writeFileSync(`/proc/${pid}/clear_refs`, '5')
   const before = kb(status(pid), 'VmRSS')
   const body = Buffer.concat([Buffer.from(pkt(`${update}\0report-status\n`) + '0000'), bytes])
+  // /healthz asked every 100 ms while the push runs: the slowest answer.
+  let pushing = true
+  let slowestMs = 0
+  const probe = (async () => {
+    while (pushing) {
+      const t0 = Date.now()
+      await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.arrayBuffer())
+      slowestMs = Math.max(slowestMs, Date.now() - t0)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  })()
   const res = await fetch(`${srv.url}/rooms/${room}/git-receive-pack`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-git-receive-pack-request' },
     body,
   })
   const text = Buffer.from(await res.arrayBuffer()).toString('latin1')
+  pushing = false
+  await probe
   const peak = kb(status(pid), 'VmHWM')
   const grewMb = (peak - idleKb) / 1024
   const pushMb = (peak - before) / 1024
   const t0 = Date.now()
   const health = await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(1000) })
-  return { status: res.status, text, grewMb, pushMb, healthMs: Date.now() - t0, healthy: health.status === 200 }
+  return { status: res.status, text, grewMb, pushMb, slowestMs, healthMs: Date.now() - t0, healthy: health.status === 200 }
 }
 
 interface Case {
@@ -276,10 +289,11 @@ test('delta bombs under 1 MB: bounded server memory, refused or accepted correct
     assert.equal(r.status, 200, c.name)
     assert.match(r.text, c.expect, c.name)
     assert.ok(r.healthy && r.healthMs < 1000, `${c.name}: /healthz answered in ${r.healthMs} ms`)
+    assert.ok(r.slowestMs < 1000, `${c.name}: /healthz took ${r.slowestMs} ms during the push`)
     assert.ok(r.grewMb <= 64, `${c.name}: RSS grew by ${r.grewMb.toFixed(1)} MB`)
     if (/ok refs/.test(c.expect.source)) assert.match(await refs(repoDir), new RegExp(`${c.ref} ${c.tip}`), c.name)
     else if (!/unpack ok/.test(c.expect.source)) assert.equal(await refs(repoDir), before, `${c.name}: refs unchanged`)
     await fsck(home, repoDir)
-    t.diagnostic(`${c.name}: pack ${bytes.length} B, RSS +${r.grewMb.toFixed(1)} MB over idle (+${r.pushMb.toFixed(1)} MB over its start), /healthz ${r.healthMs} ms, ${r.text.split('\n')[0].slice(4)} (build ${t1 - t0} ms, push ${t2 - t1} ms, fsck ${Date.now() - t2} ms)`)
+    t.diagnostic(`${c.name}: pack ${bytes.length} B, RSS +${r.grewMb.toFixed(1)} MB over idle (+${r.pushMb.toFixed(1)} MB over its start), /healthz ${r.healthMs} ms after, ${r.slowestMs} ms at most during, ${r.text.split('\n')[0].slice(4)} (build ${t1 - t0} ms, push ${t2 - t1} ms, fsck ${Date.now() - t2} ms)`)
   }
 })
