@@ -148,3 +148,25 @@ test('a body far beyond the drain bound is cut without the server buffering it',
   t.diagnostic(`server read at most ${Math.max(...read)} bytes per connection; RSS grew by ${Math.round(grown / 2 ** 20)} MiB`)
   assert.ok(grown < 64 * 2 ** 20, `RSS grew by ${Math.round(grown / 2 ** 20)} MiB`)
 })
+
+test('a client that stalls mid-way through an over-limit body gets its 413 and is closed after the drain time bound', async (t) => {
+  const srv = await server(t)
+  const port = Number(new URL(srv.url).port)
+  const started = Date.now()
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let text = ''
+    socket.on('data', (d) => (text += String(d)))
+    socket.on('close', () => resolve(text))
+    socket.on('error', reject)
+    socket.on('connect', () => {
+      socket.write(`POST /a2a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${2 * LIMIT}\r\n\r\n`)
+      socket.write(Buffer.alloc(LIMIT + LIMIT / 2, 0x20)) // then nothing more
+    })
+  })
+  const elapsed = Date.now() - started
+  assert.match(answer, /^HTTP\/1.1 413/)
+  assert.match(answer, /connection: close/i)
+  assert.ok(answer.includes(`request body exceeds the limit of ${LIMIT} bytes`))
+  assert.ok(elapsed < 30_000, `closed after ${elapsed} ms`)
+})
