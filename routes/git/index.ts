@@ -6,6 +6,7 @@ import type { Config } from '../../lib/config.ts'
 import {
   advertiseV0,
   advertiseV2,
+  DEFAULT_LIMITS,
   deleteRepo,
   openRepo,
   ProtocolError,
@@ -152,6 +153,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   post('git-receive-pack', (repo, body, req, roomId, pusher) =>
     receivePack(repo, body, {
       withLock: (fn) => store.withLock(`git:${roomId}`, fn),
+      limits: { ...DEFAULT_LIMITS, quotaBytes: config.repoQuotaBytes },
       pusher,
       // git sends credentials only when asked, and can ask its user or helper and resend a body it did not stream.
       unauthenticated: req.headers.authorization ? undefined : req.headers['content-length'] !== undefined ? 'challenge' : 'streamed',
