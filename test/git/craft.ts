@@ -1,7 +1,7 @@
 // Hand-made git wire data for hostile tests: pkt-lines, packs, deltas, raw Smart HTTP requests.
 import { createHash } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
-import { encodeEntryHeader } from '../../lib/git/pack-format.ts'
+import { encodeEntryHeader, encodeOfs } from '../../lib/git/pack-format.ts'
 
 export const ZERO = '0'.repeat(40)
 
@@ -31,12 +31,6 @@ export interface CraftEntry {
   baseIndex?: number
 }
 
-function ofsBytes(distance: number): Buffer {
-  const out = [distance & 0x7f]
-  while ((distance >>= 7)) out.unshift(0x80 | (--distance & 0x7f))
-  return Buffer.from(out)
-}
-
 /** A pack from raw entries (`count` may lie about the number of entries). */
 export function pack(entries: CraftEntry[], count = entries.length): Buffer {
   const head = Buffer.alloc(12)
@@ -50,8 +44,8 @@ export function pack(entries: CraftEntry[], count = entries.length): Buffer {
     offsets.push(at)
     const bits = [encodeEntryHeader(e.type, e.data.length)]
     if (e.base) bits.push(Buffer.from(e.base, 'hex'))
-    if (e.baseIndex !== undefined) bits.push(ofsBytes(at - offsets[e.baseIndex]))
-    bits.push(deflateSync(e.data))
+    if (e.baseIndex !== undefined) bits.push(encodeOfs(at - offsets[e.baseIndex]))
+    bits.push(deflateSync(e.data, { level: 9 }))
     for (const b of bits) at += b.length
     parts.push(...bits)
   }
@@ -80,17 +74,16 @@ export function copyOp(offset: number, size: number): Buffer {
   return Buffer.from([op, ...args])
 }
 
+/** An insert instruction (at most 127 bytes). */
+export const insertOp = (data: Buffer) => Buffer.concat([Buffer.from([data.length]), data])
+
+/** A delta: its header, then the instructions. */
+export const delta = (baseSize: number, resultSize: number, ops: Buffer[]) => Buffer.concat([varint(baseSize), varint(resultSize), ...ops])
+
 /** A delta that copies the whole base `times` times, then inserts `tag` (so each result has its own id). */
 export function amplifyingDelta(baseSize: number, times: number, tag: string): Buffer {
   const insert = Buffer.from(tag)
-  const copy = copyOp(0, baseSize)
-  return Buffer.concat([
-    varint(baseSize),
-    varint(baseSize * times + insert.length),
-    ...Array.from({ length: times }, () => copy),
-    Buffer.from([insert.length]),
-    insert,
-  ])
+  return delta(baseSize, baseSize * times + insert.length, [...Array.from({ length: times }, () => copyOp(0, baseSize)), insertOp(insert)])
 }
 
 /** POSTs a Smart HTTP request body as is; resolves to the status and the body as latin1 text. */

@@ -1,97 +1,18 @@
 // Delta bombs: crafted packs under 1 MB pushed to a spawned server must not raise its memory by more than 64 MB,
 // must be refused with a clear `unpack` reason or accepted correctly, and must leave a repository git fsck accepts.
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { deflateSync } from 'node:zlib'
-import { encodeEntryHeader, encodeOfs } from '../../lib/git/pack-format.ts'
+import { applyDelta } from '../../lib/git/delta.ts'
 import { DATABASE_URL, freshDataDir } from '../helpers.ts'
 import { fsck, git, gitHome } from '../git/helpers.ts'
 import { call, spawnServer, type Proc } from '../spawn.ts'
+import { copyOp as copy, delta, insertOp as insert, oidOf, pack, pkt, ZERO, type CraftEntry as Entry } from '../git/craft.ts'
 
-const ZERO = '0'.repeat(40)
 const MiB = 2 ** 20
-const pkt = (s: string) => (Buffer.byteLength(s) + 4).toString(16).padStart(4, '0') + s
-const oidOf = (type: string, data: Buffer) => createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest('hex')
-
-function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let c = n % 128
-    n = Math.floor(n / 128)
-    if (n) c |= 0x80
-    out.push(c)
-  } while (n)
-  return Buffer.from(out)
-}
-
-/** A delta copy op of `len` (< 16 MiB) bytes from `off` in the base. */
-function copy(off: number, len: number): Buffer {
-  const out = [0x80]
-  for (let i = 0; i < 4; i++) {
-    const b = Math.floor(off / 2 ** (8 * i)) & 0xff
-    if (b) (out[0] |= 1 << i), out.push(b)
-  }
-  for (let i = 0; i < 3; i++) {
-    const b = (len >> (8 * i)) & 0xff
-    if (b) (out[0] |= 16 << i), out.push(b)
-  }
-  return Buffer.from(out)
-}
-
-const insert = (data: Buffer) => Buffer.concat([Buffer.from([data.length]), data])
-const delta = (baseSize: number, resultSize: number, ops: Buffer[]) => Buffer.concat([varint(baseSize), varint(resultSize), ...ops])
-
-type Entry = { type: number; data: Buffer } | { type: 6; data: Buffer; base: number } | { type: 7; data: Buffer; base: string }
-
-/** A pack of raw entries; an ofs-delta's base is the index of an earlier entry. */
-function pack(entries: Entry[]): Buffer {
-  const head = Buffer.alloc(12)
-  head.write('PACK')
-  head.writeUInt32BE(2, 4)
-  head.writeUInt32BE(entries.length, 8)
-  const parts: Buffer[] = [head]
-  const offsets: number[] = []
-  let at = 12
-  for (const e of entries) {
-    offsets.push(at)
-    const part = [encodeEntryHeader(e.type, e.data.length)]
-    if (e.type === 6) part.push(encodeOfs(at - offsets[(e as { base: number }).base]))
-    if (e.type === 7) part.push(Buffer.from((e as { base: string }).base, 'hex'))
-    part.push(deflateSync(e.data, { level: 9 }))
-    for (const p of part) at += p.length
-    parts.push(...part)
-  }
-  const body = Buffer.concat(parts)
-  return Buffer.concat([body, createHash('sha1').update(body).digest()])
-}
-
-/** Applies a delta made of the ops above, for computing the ids the server must find. */
-function applyOps(base: Buffer, d: Buffer): Buffer {
-  let p = 0
-  const skip = () => {
-    while (d[p++] & 0x80);
-  }
-  skip()
-  skip()
-  const parts: Buffer[] = []
-  while (p < d.length) {
-    const op = d[p++]
-    if (op & 0x80) {
-      let off = 0
-      let len = 0
-      for (let i = 0; i < 4; i++) if (op & (1 << i)) off += d[p++] * 2 ** (8 * i)
-      for (let i = 0; i < 3; i++) if (op & (16 << i)) len |= d[p++] << (8 * i)
-      parts.push(base.subarray(off, off + (len || 0x10000)))
-    } else {
-      parts.push(d.subarray(p, p + op))
-      p += op
-    }
-  }
-  return Buffer.concat(parts)
-}
+const applyOps = (base: Buffer, d: Buffer) => applyDelta(base, d, Number.MAX_SAFE_INTEGER)
 
 /** A tree naming every blob, and a commit of it: what makes a pack of blobs a legitimate push. */
 function commitOf(blobs: string[], msg: string): { tree: Buffer; commit: Buffer; id: string } {
@@ -180,7 +101,7 @@ function cases(): Case[] {
     const blobs: Buffer[] = [big]
     for (let k = 0; k < count; k++) {
       const d = delta(big.length, big.length, [insert(tag(k)), copy(2, big.length - 2)])
-      entries.push({ type: 6, data: d, base: 0 })
+      entries.push({ type: 6, data: d, baseIndex: 0 })
       blobs.push(applyOps(big, d))
     }
     return { entries, blobs }
@@ -195,7 +116,7 @@ function cases(): Case[] {
     const blobs: Buffer[] = [big]
     for (let k = 0; k < 20; k++) {
       const d = delta(big.length, big.length, [copy(0, 4 * MiB), insert(tag(k)), copy(4 * MiB + 2, 4 * MiB - 2)])
-      entries.push({ type: 6, data: d, base: k })
+      entries.push({ type: 6, data: d, baseIndex: k })
       blobs.push(applyOps(blobs[k], d))
     }
     accepted('deep delta chain of large objects', entries, blobs, 'refs/heads/deep')
@@ -213,7 +134,7 @@ function cases(): Case[] {
         for (let j = 0; j < 3; j++) {
           const k = blobs.length
           const d = delta(root.length, root.length, [insert(tag(k)), copy(2, root.length - 2)])
-          entries.push(k % 2 ? { type: 6, data: d, base: parent } : { type: 7, data: d, base: oidOf('blob', blobs[parent]) })
+          entries.push(k % 2 ? { type: 6, data: d, baseIndex: parent } : { type: 7, data: d, base: oidOf('blob', blobs[parent]) })
           blobs.push(applyOps(blobs[parent], d))
           nextLevel.push(k)
         }
@@ -231,7 +152,7 @@ function cases(): Case[] {
     const blobs: Buffer[] = [pad, base]
     for (let k = 0; k < 8; k++) {
       const d = delta(base.length, base.length, [insert(tag(k)), copy(2, base.length - 2)])
-      entries.push({ type: 6, data: d, base: k + 1 })
+      entries.push({ type: 6, data: d, baseIndex: k + 1 })
       blobs.push(applyOps(blobs[k + 1], d))
     }
     accepted('deep chain of the largest objects a 1 MB pack allows', entries, blobs, 'refs/heads/largest')
@@ -254,7 +175,7 @@ function cases(): Case[] {
       ops.push(insert(name), copy(k % (base.length - 20), 20))
       size += name.length + 20
     }
-    const entries: Entry[] = [{ type: 2, data: base }, { type: 6, data: delta(base.length, size, ops), base: 0 }]
+    const entries: Entry[] = [{ type: 2, data: base }, { type: 6, data: delta(base.length, size, ops), baseIndex: 0 }]
     out.push({ name: 'tree delta naming 100,000 missing objects', entries, ref: 'refs/tags/missing', tip: oidOf('tree', base), expect: /unpack pack refers to \d+ objects that neither it nor the repository has/ })
   }
 
