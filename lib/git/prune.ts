@@ -3,7 +3,7 @@
 // leftovers of interrupted pushes. Anything younger than the grace, and all it reaches, is kept: a push may
 // have stored it just before moving its refs.
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync } from 'node:fs'
 import { mkdir, open, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hashObject, isOid } from './objects.ts'
@@ -14,6 +14,7 @@ import { writeIndex } from './pack-index.ts'
 import type { IndexEntry } from './pack-index.ts'
 import { writePack } from './pack-writer.ts'
 import { markReachable, Walker } from './walk.ts'
+import { MAX_PACKED_REFS_BYTES, MAX_REF_FILE_BYTES, readRegular } from './refs.ts'
 
 export interface PruneOptions {
   /** Packs and loose objects modified within this many ms are kept, with everything they reach. */
@@ -62,32 +63,29 @@ function refTips(gitDir: string): string[] {
       else if (e.name.endsWith('.lock')) continue // left by an interrupted update: never a ref
       else if (!e.isFile()) throw new Error(`prune: ${name} is not a regular file`)
       else {
-        const v = readFileSync(join(gitDir, name), 'utf8').trim()
+        const v = strictRead(join(gitDir, name), MAX_REF_FILE_BYTES)?.trim() ?? ''
         if (isOid(v)) tips.push(v)
         else if (!v.startsWith('ref: ')) throw new Error(`prune: cannot read ref ${name}`)
       }
     }
   }
   walk('refs')
-  let packed = ''
-  try {
-    packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8')
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw err
-  }
+  const packed = strictRead(join(gitDir, 'packed-refs'), MAX_PACKED_REFS_BYTES) ?? ''
   for (const line of packed.split('\n')) {
     const m = /^\^?([0-9a-f]{40})(?: |$)/.exec(line)
     if (m) tips.push(m[1])
   }
-  const head = Buffer.alloc(64)
-  const fd = openSync(join(gitDir, 'HEAD'), 'r')
-  try {
-    const v = head.toString('latin1', 0, readSync(fd, head, 0, head.length, 0)).trim()
-    if (isOid(v)) tips.push(v)
-  } finally {
-    closeSync(fd)
-  }
+  const head = strictRead(join(gitDir, 'HEAD'), MAX_REF_FILE_BYTES)?.trim()
+  if (head && isOid(head)) tips.push(head)
   return tips
+}
+
+/** A regular file's text (never through a symlink, at most `max` bytes); null when absent; throws otherwise. */
+function strictRead(path: string, max: number): string | null {
+  const b = readRegular(path, max)
+  if (Buffer.isBuffer(b)) return b.toString('utf8')
+  if (b === null && !lstatSync(path, { throwIfNoEntry: false })) return null
+  throw new Error(`prune: cannot read ${path.slice(path.lastIndexOf('/') + 1)} (not a regular file, unreadable or too large)`)
 }
 
 function packIds(p: PackFile): string[] {

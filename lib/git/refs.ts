@@ -17,7 +17,7 @@ export const MAX_PACKED_REFS_BYTES = 32 * 2 ** 20
 const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
 
 /** A regular file's bytes without following a symlink at `path`; null when absent or not a regular file. */
-function readRegular(path: string, max: number): Buffer | null | 'too-big' {
+export function readRegular(path: string, max: number): Buffer | null | 'too-big' {
   let fd: number
   try {
     fd = openSync(path, NO_FOLLOW)

@@ -1,7 +1,7 @@
 // Issue 13 point 5: only objects reachable from refs are ever served, and unreachable ones are pruned.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { loadConfig } from '../../lib/config.ts'
@@ -358,5 +358,25 @@ test('a prune keeps what a recent pack reaches (a push storing objects before it
   const gone = await pruneRepository(room.dir, { graceMs: 0, withLock })
   assert.ok(gone.objectsPruned >= 6, JSON.stringify(gone))
   for (const oid of [child, sc.leaked, sc.blob]) assert.equal(await stored(home, room, oid), false, oid)
+  await fsck(home, room.dir)
+})
+
+test('prune reads refs strictly inside the repository: a packed-refs or HEAD planted as a link outside stops it, nothing is deleted', async (t) => {
+  const { s, room, home, a } = await gitWorkspace(t, 'main')
+  await commitFiles(home, a, { 'README.md': 'hello\n' }, 'base')
+  await gitOk(home, a, ['push', '-q', room.url, 'main'])
+  const withLock = <T>(fn: () => Promise<T>) => s.app.store.withLock(`git:${room.roomId}`, fn)
+  const packs = () => readdirSync(path.join(room.dir, 'objects', 'pack')).sort()
+  const before = packs()
+  for (const file of ['packed-refs', 'HEAD']) {
+    const at = path.join(room.dir, file)
+    const saved = existsSync(at) ? readFileSync(at) : null
+    rmSync(at, { force: true })
+    symlinkSync('/dev/zero', at)
+    await assert.rejects(pruneRepository(room.dir, { graceMs: 0, withLock }), new RegExp(`cannot read ${file}`))
+    rmSync(at)
+    if (saved) writeFileSync(at, saved)
+    assert.deepEqual(packs(), before)
+  }
   await fsck(home, room.dir)
 })
