@@ -35,7 +35,8 @@ export class ObjectStore {
   refresh(): void {
     let files: string[]
     try {
-      files = readdirSync(this.packDir)
+      // Regular files only: a link planted in the pack directory is never followed.
+      files = readdirSync(this.packDir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name)
     } catch {
       return
     }
@@ -51,7 +52,7 @@ export class ObjectStore {
     for (const f of files) {
       if (!f.endsWith('.idx') || this.names.has(f)) continue
       const pack = join(this.packDir, f.replace(/\.idx$/, '.pack'))
-      if (!existsSync(pack)) continue
+      if (!lstatSync(pack, { throwIfNoEntry: false })?.isFile()) continue
       let file: PackFile
       try {
         file = new PackFile(pack)

@@ -3,6 +3,7 @@
 // 1 s, and the room's repository must pass `git fsck --strict` with its refs unchanged.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { rmSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -185,4 +186,18 @@ test('delta bombs', async () => {
   // A delta claiming a result far larger than it produces.
   const liar = Buffer.concat([amplifyingDelta(base.length, 1, 'x').subarray(0, 3), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])])
   await attack('a delta with a lying result size', receive(stale('refs/heads/liar'), pack([{ type: 3, data: base }, { type: 6, data: liar, baseIndex: 0 }])))
+})
+
+test('links planted in the pack directory are never followed', async () => {
+  const planted = ['idx', 'pack'].map((ext) => path.join(repoDir, 'objects', 'pack', `pack-${'7'.repeat(40)}.${ext}`))
+  for (const p of planted) symlinkSync('/dev/zero', p)
+  try {
+    const r = await uploadRequest(server.url, room, `${want()}0000${pkt('done\n')}`, { signal: AbortSignal.timeout(15_000) })
+    assert.equal(r.status, 200)
+    const res = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(1000) })
+    assert.equal(res.status, 200)
+  } finally {
+    for (const p of planted) rmSync(p, { force: true })
+  }
+  await intact('planted links')
 })
