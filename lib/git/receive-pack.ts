@@ -13,11 +13,12 @@ import type { RefUpdate } from './refs.ts'
 import type { Repo } from './repo.ts'
 import { isOid, ZERO_OID } from './objects.ts'
 import { ObjectStore } from './odb.ts'
-import { objectType } from './object-type.ts'
+import { objectInfo } from './object-info.ts'
 import { isAncestor } from './ancestry.ts'
 import { classify, CREDENTIALS_HINT, refusal, STREAMED_HINT, targetRefusal } from './push-rules.ts'
 import type { Change, Pusher } from './push-rules.ts'
 import type { AppliedUpdate } from './push-summary.ts'
+import type { ObjectType } from './pack-format.ts'
 
 export interface ReceiveOptions {
   /** Runs `fn` holding the repository's ref lock (across instances when configured). */
@@ -39,6 +40,15 @@ export interface ReceiveOptions {
 export class CredentialsRequired extends Error {
   constructor() {
     super(`Rewriting or deleting refs needs an agent of the room ${CREDENTIALS_HINT}`)
+  }
+}
+
+/** A stored object's type from its headers alone (a large blob is never inflated); null when unreadable. */
+function storedType(odb: ObjectStore, oid: string): ObjectType | null {
+  try {
+    return objectInfo(odb, oid)?.type ?? null
+  } catch {
+    return null
   }
 }
 
@@ -126,7 +136,7 @@ async function applyCommands(repo: Repo, commands: Command[], p: Pending): Promi
   for (const c of commands) {
     if (!validRefName(c.name)) c.error = 'funny refname'
     else if (c.new !== ZERO_OID && !indexed?.objects.has(c.new) && !repo.odb.has(c.new)) c.error = 'missing necessary objects'
-    else if (c.new !== ZERO_OID) c.error = targetRefusal(c.name, indexed?.objects.get(c.new) ?? objectType(repo.odb, c.new)) ?? undefined
+    else if (c.new !== ZERO_OID) c.error = targetRefusal(c.name, indexed?.objects.get(c.new) ?? storedType(repo.odb, c.new)) ?? undefined
     if (!c.error) c.change = classify(c.name, c.old, c.new, () => isAncestor(read, c.old, c.new))
   }
   // The rules decide again under the lock; this first look only tells whether to ask for credentials.
