@@ -95,7 +95,7 @@ export const ROOM_ACTIONS = [
     a2a: { context: 'roomId' },
     mcp: { bind: true },
     annotations: WRITE,
-    run: (s, p) => s.join(p),
+    run: (s, p, ctx) => s.join(p, ctx.signal),
   }),
   defineAction({
     name: 'room.leave',
@@ -196,7 +196,7 @@ export const MESSAGE_ACTIONS = [
     a2a: { text: 'text' },
     mcp: { session: true },
     annotations: WRITE,
-    run: (s, p) => s.send(p),
+    run: (s, p, ctx) => s.send(p, ctx.signal),
   }),
   defineAction({
     name: 'message.history',
@@ -225,7 +225,7 @@ export const MESSAGE_ACTIONS = [
     a2a: {},
     mcp: { session: true },
     annotations: hints(false, false, false),
-    run: (s, p) => s.unread(p),
+    run: (s, p, ctx) => s.unread(p, ctx.signal),
   }),
   defineAction({
     name: 'message.wait',

@@ -205,7 +205,7 @@ export class RoomService {
 
   // ---- membership ----
 
-  async join(p: { roomId: string; agentName: string; password?: string; agentToken?: string; agentEndpoint?: string }) {
+  async join(p: { roomId: string; agentName: string; password?: string; agentToken?: string; agentEndpoint?: string }, signal?: AbortSignal) {
     checkAgentName(p.agentName)
     this.checkEndpoint(p.agentEndpoint)
     const room = await this.resolveRoom(p.roomId, p.password)
@@ -215,7 +215,7 @@ export class RoomService {
       if (!given || !sameDigest(given, Buffer.from(existing.tokenHash, 'hex'))) throw errors.nameTaken(p.agentName)
       this.tokenSeen(existing.tokenHash)
       await this.store.setEndpoint(existing.id, p.agentEndpoint ?? null, this.clock())
-      const messages = await this.drainUnread(existing)
+      const messages = await this.drainUnread(existing, undefined, true, signal)
       return {
         text: `Reconnected to room ${room.id} as ${p.agentName}`,
         contextId: room.id,
@@ -242,7 +242,7 @@ export class RoomService {
     }
     await this.publish(room.id, posted)
     this.tokenSeen(agent.tokenHash)
-    const messages = await this.drainUnread({ id: agent.id, roomId: room.id })
+    const messages = await this.drainUnread({ id: agent.id, roomId: room.id }, undefined, true, signal)
     return {
       text: `Joined room ${room.id} as ${p.agentName}`,
       contextId: room.id,
@@ -307,7 +307,7 @@ export class RoomService {
 
   // ---- messages ----
 
-  async send(p: { agentToken: string; text: string; to?: string }) {
+  async send(p: { agentToken: string; text: string; to?: string }, signal?: AbortSignal) {
     const { agent, room } = await this.authenticate(p.agentToken)
     if ([...p.text].length > this.opts.maxMessageChars) throw errors.invalid('text', `must be at most ${this.opts.maxMessageChars} characters`)
     if (room.type === 'channel' && agent.role !== 'admin') throw errors.channelAdminOnly()
@@ -329,7 +329,7 @@ export class RoomService {
       timestamp: this.clock(),
     })
     await this.publish(room.id, posted)
-    const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq)
+    const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq, true, signal)
     return { text: 'Message sent', contextId: room.id, data: { id, seq: posted.seq, ...missed(messages) } }
   }
 
@@ -343,9 +343,9 @@ export class RoomService {
     }
   }
 
-  async unread(p: { agentToken: string; peek?: boolean }) {
+  async unread(p: { agentToken: string; peek?: boolean }, signal?: AbortSignal) {
     const { agent, room } = await this.authenticate(p.agentToken)
-    const messages = await this.drainUnread(agent, undefined, !p.peek)
+    const messages = await this.drainUnread(agent, undefined, !p.peek, signal)
     return unreadResult(room.id, messages)
   }
 
@@ -362,13 +362,7 @@ export class RoomService {
       // Listen before reading, so an event committed in between is not missed.
       const woke = this.nextEvent(room.id, deadline - Date.now(), signal)
       const messages = await this.drainUnread(agent, undefined, true, signal)
-      if (signal?.aborted) {
-        // The client left while a read was under way: what it read reached nobody, so it stays unread.
-        woke.cancel()
-        if (messages.length > 0) await this.store.rewindCursor(agent.id, messages[0].seq - 1)
-        return unreadResult(room.id, [])
-      }
-      if (messages.length > 0 || Date.now() >= deadline) {
+      if (messages.length > 0 || Date.now() >= deadline || signal?.aborted) {
         woke.cancel()
         return unreadResult(room.id, messages)
       }
@@ -399,19 +393,23 @@ export class RoomService {
   }
 
   /**
-   * All unread messages (paged, never truncated); moves the cursor unless `move` is false. With `signal`,
-   * no page is read once it has aborted.
+   * All unread messages (paged, never truncated); moves the cursor unless `move` is false. Once `signal`
+   * aborts (the client left), nothing more is read and what was read is handed back (the cursor rewinds to
+   * before it), so nothing is ever marked read for nobody; the result is then empty.
    */
   async drainUnread(agent: { id: string; roomId: string }, upTo?: number, move = true, signal?: AbortSignal): Promise<WireMessage[]> {
     const out: WireMessage[] = []
     let after: number | undefined
     for (;;) {
-      if (signal?.aborted) return out
+      if (signal?.aborted) break
       const { messages, more } = await this.store.readUnread(agent, { upTo, after, limit: UNREAD_PAGE, move })
       out.push(...messages.map(toWire))
-      if (!more) return out
+      if (!more) break
       if (!move) after = messages.at(-1)!.seq
     }
+    if (!signal?.aborted) return out
+    if (move && out.length > 0) await this.store.rewindCursor(agent.id, out[0].seq - 1)
+    return []
   }
 
   // ---- hooks for the other surfaces ----

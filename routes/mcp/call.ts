@@ -53,7 +53,7 @@ export async function callTool(
     // send/join already drained the agent's unread messages into missedMessages: the same list, no second read
     unread = result.data.missedMessages as WireMessage[]
   } else if (session.joined && !DRAINS.has(def.name)) {
-    unread = await registry.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! })
+    unread = await registry.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! }, undefined, true, signal)
   }
   const content: CallToolResult['content'] = [{ type: 'text', text: `${result.text}\n${JSON.stringify(result.data)}` }]
   if (unread.length > 0) content.push({ type: 'text', text: unreadText(unread) })

@@ -107,3 +107,30 @@ test('MCP: a waitForMessages cancelled by its client leaves every later message 
   const peek = await bob.call('unreadMessages', { peek: true })
   assert.deepEqual(peek.json.messages.map((m: any) => m.body), ['unannounced', 'after 1', 'after 2'])
 })
+
+/** A signal whose client leaves after `checks` looks: the moment a read is under way, however fast the store. */
+function leavesAfter(checks: number): AbortSignal {
+  let looks = 0
+  return { get aborted() { return ++looks > checks } } as AbortSignal
+}
+
+test('a client that leaves while its unread, send or join read is under way gets its messages back as unread', async (t) => {
+  const srv = await startApp(t)
+  const rooms = srv.app.rooms!
+  const room = await createRoom(srv, { name: uniq('gone') })
+  const bob = await joinRoom(srv, room.roomId, 'bob')
+  const peek = async () => (await a2a(srv, 'message.unread', { agentToken: bob, peek: true })).data.total as number
+  for (const text of ['one', 'two', 'three']) await a2a(srv, 'message.send', { agentToken: room.token, text })
+  assert.equal(await peek(), 3)
+
+  // The read happens (the signal was fine before it) and the client is gone when it returns.
+  assert.deepEqual((await rooms.unread({ agentToken: bob }, leavesAfter(1))).data.messages, [])
+  assert.equal(await peek(), 3, 'unread: nothing marked read for nobody')
+  const sent = await rooms.send({ agentToken: bob, text: 'hi' }, leavesAfter(1))
+  assert.equal(sent.data.missedMessages, undefined)
+  assert.equal(await peek(), 3, 'send: its missed messages stay unread')
+  const back = await rooms.join({ roomId: room.roomId, agentName: 'bob', agentToken: bob }, leavesAfter(1))
+  assert.equal(back.data.missedMessages, undefined)
+  assert.equal(await peek(), 3, 'reconnect: its missed messages stay unread')
+  assert.equal((await a2a(srv, 'message.unread', { agentToken: bob })).data.total, 3)
+})
