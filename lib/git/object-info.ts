@@ -1,10 +1,11 @@
 // An object's type and size from headers alone, a bounded read of its first bytes, and a read that refuses
 // objects (or delta chains) bigger than a limit: for callers that show objects rather than send them.
-import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs'
+import { readSync } from 'node:fs'
 import { constants, inflateSync } from 'node:zlib'
 import type { GitObject, Location, ObjectStore } from './odb.ts'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
 import type { ObjectType } from './pack-format.ts'
+import { withRegularFile } from './regular-file.ts'
 
 export interface ObjectInfo {
   type: ObjectType
@@ -32,10 +33,7 @@ function inflatePrefix(src: (len: number) => Buffer, total: number, want: number
 
 /** Reads the first bytes of a loose object file (never through a symlink, regular files only). */
 function loosePrefix(path: string, want: number): Buffer {
-  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
-  try {
-    const st = fstatSync(fd)
-    if (!st.isFile()) throw new Error('loose object is not a regular file')
+  return withRegularFile(path, (fd, st) => {
     const src = (len: number) => {
       const buf = Buffer.allocUnsafe(len)
       let got = 0
@@ -47,9 +45,7 @@ function loosePrefix(path: string, want: number): Buffer {
       return buf.subarray(0, got)
     }
     return inflatePrefix(src, st.size, want)
-  } finally {
-    closeSync(fd)
-  }
+  })
 }
 
 /** The result size in a delta's header: it follows the base size, both little-endian base-128 varints. */

@@ -1,5 +1,5 @@
 // Object store of one bare repository: packs with indexes plus loose objects.
-import { closeSync, constants as fsc, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { inflateSync, deflateSync } from 'node:zlib'
 import { applyDelta } from './delta.ts'
@@ -7,6 +7,7 @@ import { hashObject, isOid } from './objects.ts'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
 import type { ObjectType } from './pack-format.ts'
 import { PackFile } from './pack-file.ts'
+import { withRegularFile } from './regular-file.ts'
 
 export interface GitObject {
   type: ObjectType
@@ -199,15 +200,7 @@ function isRegularFile(path: string): boolean {
 }
 
 export function readLoose(path: string): GitObject {
-  // Never through a symlink, and only a regular file (a FIFO would block).
-  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
-  let raw: Buffer
-  try {
-    if (!fstatSync(fd).isFile()) throw new Error('loose object is not a regular file')
-    raw = inflateSync(readFileSync(fd))
-  } finally {
-    closeSync(fd)
-  }
+  const raw = withRegularFile(path, (fd) => inflateSync(readFileSync(fd)))
   const nul = raw.indexOf(0)
   const [type, size] = raw.toString('latin1', 0, nul).split(' ')
   const data = raw.subarray(nul + 1)

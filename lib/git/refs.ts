@@ -1,8 +1,9 @@
 // Loose and packed refs: listing, HEAD, and compare-and-swap updates via `<ref>.lock` + rename.
 // Reads never follow a symlink, open only regular files, and are bounded in size.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { isOid, ZERO_OID } from './objects.ts'
+import { withRegularFile } from './regular-file.ts'
 
 export interface Ref {
   name: string
@@ -14,32 +15,22 @@ export const MAX_REF_FILE_BYTES = 4096
 /** About 400,000 refs: a bigger packed-refs is an error rather than a long synchronous read. */
 export const MAX_PACKED_REFS_BYTES = 32 * 2 ** 20
 
-const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
-
 /** A regular file's bytes without following a symlink at `path`; null when absent or not a regular file. */
 export function readRegular(path: string, max: number): Buffer | null | 'too-big' {
-  let fd: number
   try {
-    fd = openSync(path, NO_FOLLOW)
+    return withRegularFile(path, (fd, st) => {
+      if (st.size > max) return 'too-big'
+      const buf = Buffer.allocUnsafe(st.size + 1)
+      let got = 0
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, got)
+        if (!n) break
+        got += n
+      }
+      return got > max ? 'too-big' : buf.subarray(0, got)
+    })
   } catch {
     return null
-  }
-  try {
-    const st = fstatSync(fd)
-    if (!st.isFile()) return null
-    if (st.size > max) return 'too-big'
-    const buf = Buffer.allocUnsafe(st.size + 1)
-    let got = 0
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got)
-      if (!n) break
-      got += n
-    }
-    return got > max ? 'too-big' : buf.subarray(0, got)
-  } catch {
-    return null
-  } finally {
-    closeSync(fd)
   }
 }
 
