@@ -20,6 +20,7 @@ export default fp<{ config: Config; clock?: () => Date }>(
       maxMessageChars: config.maxMessageChars,
       maxAgentsPerRoom: config.maxAgentsPerRoom,
       maxRoomsPerCallerPerHour: config.maxRoomsPerIpPerHour,
+      onFeedError: (err) => app.log.error({ err }, 'room feed read failed'),
     })
     app.decorate('rooms', rooms)
 
@@ -34,7 +35,10 @@ export default fp<{ config: Config; clock?: () => Date }>(
     const timer = setInterval(reap, config.reaperIntervalSeconds * 1000)
     timer.unref()
     app.addHook('onReady', reap)
-    app.addHook('onClose', async () => clearInterval(timer))
+    app.addHook('onClose', async () => {
+      clearInterval(timer)
+      rooms.feed.close()
+    })
   },
   { name: 'rooms', dependencies: ['db', 'events'] },
 )

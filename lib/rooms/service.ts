@@ -1,6 +1,7 @@
 import { errors } from '../errors.ts'
 import type { EventBus, RoomEvent } from '../events.ts'
 import { hashToken, isUuid, newId, newToken, sameDigest } from '../ids.ts'
+import { RoomFeed } from '../feed/room-feed.ts'
 import { endpointProblem } from '../net/address.ts'
 import { hashPassword, verifyPassword } from '../password.ts'
 import {
@@ -28,6 +29,8 @@ export interface RoomServiceOptions {
   maxAgentsPerRoom?: number
   /** Rooms one caller may create per hour on this instance; 0: no limit. */
   maxRoomsPerCallerPerHour?: number
+  /** Where the live feed reports store reads that failed. */
+  onFeedError?: (err: unknown) => void
 }
 
 export interface Result<D> {
@@ -60,6 +63,8 @@ export class RoomService {
   private readonly deletedListeners = new Set<(ids: string[]) => void | Promise<void>>()
   private readonly tokenListeners = new Set<(digest: string) => void>()
   private readonly creations: SlidingWindow
+  /** This instance's live feed of room messages (SSE, MCP notifications, the web page). */
+  readonly feed: RoomFeed
 
   constructor(opts: RoomServiceOptions) {
     this.opts = opts
@@ -67,6 +72,7 @@ export class RoomService {
     this.events = opts.events
     this.clock = opts.clock ?? (() => new Date())
     this.creations = new SlidingWindow(opts.maxRoomsPerCallerPerHour ?? 0, 3_600_000)
+    this.feed = new RoomFeed({ store: opts.store, events: opts.events, onError: opts.onFeedError ?? (() => {}) })
   }
 
   // ---- rooms ----
