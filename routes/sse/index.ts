@@ -2,10 +2,8 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
-import { isUuid } from '../../lib/ids.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
-import { normalizeRoomName } from '../../lib/rooms/names.ts'
-import { Hub } from './hub.ts'
+import { refersTo } from '../../lib/rooms/refs.ts'
 import { SseStream } from './stream.ts'
 
 interface StreamQuery {
@@ -26,20 +24,20 @@ const fail = (reply: FastifyReply, status: number, error: string, message: strin
 const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
   if (!service) throw new Error('sse routes need the rooms plugin')
-  await app.register(sse, { heartbeatInterval: 0 })
+  // Strings pass through as they are (pings' empty data); heartbeats are our pings, sent by each stream.
+  await app.register(sse, { heartbeatInterval: 0, serializer: (d) => (typeof d === 'string' ? d : JSON.stringify(d)) })
 
-  const hub = new Hub(app.store, app.events, (err) => app.log.error({ err }, 'sse fan-out read failed'))
   const open = new Set<SseStream>()
   /** Open spectator streams by client address. */
   const spectators = new Map<string, number>()
   app.metrics.provide('sseStreams', () => open.size)
-  // Kicks and leaves cut streams at once (the hub sees their notices); this catches what has no notice, such as
+  // Kicks and leaves cut streams at once (the feed sees their notices); this catches what has no notice, such as
   // a room deleted for idleness, within one ping interval.
   const sweep = setInterval(async () => {
     const agents = [...open].filter((s) => s.agentId !== null)
     if (agents.length === 0) return
     try {
-      const alive = await app.store.existingAgents([...new Set(agents.map((s) => s.agentId!))])
+      const alive = await service.liveAgents([...new Set(agents.map((s) => s.agentId!))])
       for (const s of agents) if (!alive.has(s.agentId!)) s.end()
     } catch (err) {
       app.log.warn({ err }, 'sse membership sweep failed')
@@ -49,7 +47,6 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   app.addHook('preClose', async () => {
     clearInterval(sweep)
     for (const s of open) s.end()
-    hub.close()
   })
 
   async function stream(req: FastifyRequest, reply: FastifyReply, roomId: string, agentId: string | null, latest: number) {
@@ -59,7 +56,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     reply.hijack()
     reply.sse.sendHeaders(200)
     reply.raw.flushHeaders()
-    const s = new SseStream(reply.raw, hub, app.store, {
+    const s = new SseStream(reply.raw, reply.sse, service.feed, {
       roomId,
       agentId,
       after: resume ?? latest,
@@ -87,7 +84,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       if (!authed) return fail(reply, 401, 'INVALID_TOKEN', 'Invalid agentToken')
       const ref = req.params.roomId
       if (!refersTo(ref, authed.room)) {
-        if (!(await roomExists(ref))) return fail(reply, 404, 'ROOM_NOT_FOUND', `Room not found: ${ref}`)
+        if (!(await service.roomExists(ref))) return fail(reply, 404, 'ROOM_NOT_FOUND', `Room not found: ${ref}`)
         return fail(reply, 403, 'TOKEN_WRONG_ROOM', 'agentToken does not belong to this room')
       }
       const max = config.maxSseStreamsPerAgent
@@ -127,22 +124,11 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       }
     },
   )
-
-  async function roomExists(ref: string) {
-    if (isUuid(ref)) return (await app.store.roomById(ref.toLowerCase())) !== null
-    const name = normalizeRoomName(ref.split(':')[0])
-    return name !== '' && (await app.store.roomsByName(name)).length > 0
-  }
 }
 
 function bearer(h: string | undefined): string | undefined {
   const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null
   return m?.[1]
-}
-
-function refersTo(ref: string, room: { id: string; name: string }): boolean {
-  if (isUuid(ref)) return ref.toLowerCase() === room.id
-  return normalizeRoomName(ref.split(':')[0]) === room.name
 }
 
 /** A resume point: a non-negative integer seq, else none. */

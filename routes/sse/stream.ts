@@ -1,8 +1,17 @@
+// One SSE client of a room: the room feed's frames written to its socket, cut off once it falls too far behind.
+//
+// Frames are written on reply.raw, not with @fastify/sse's reply.sse.send(), because send() waits for the client:
+// each write past the socket's 16 KiB high-water mark returns a promise settled by 'drain' and adds a 'drain' and an
+// 'error' listener to the response. The cut-off lets a live client fall SSE_CLIENT_BUFFER_BYTES (16× within a burst)
+// behind with no write waiting, so each frame would park a promise and two listeners until it drains or is cut
+// (measured: 1 MiB behind on 240-byte frames, 4,500 of each; Node warns past 10). send() also builds each frame per
+// call, where the feed builds it once for all subscribers. Pings (same bytes), headers and Last-Event-ID use it.
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import { removalIn, stillMember } from '../../lib/rooms/removal.ts'
-import type { Store } from '../../lib/store.ts'
-import { PAGE, toFrame, type Frame, type Hub, type Subscriber } from './hub.ts'
+import type { SSEReplyInterface } from '@fastify/sse'
+import type { Reader, RoomFeed, Subscription } from '../../lib/feed/room-feed.ts'
+import { toWire } from '../../lib/rooms/wire.ts'
+import type { MessageRecord } from '../../lib/store.ts'
 
 export interface StreamOptions {
   roomId: string
@@ -15,30 +24,34 @@ export interface StreamOptions {
 }
 
 const HARD_FACTOR = 16
-const PING = 'event: ping\ndata: \n\n'
+/** @fastify/sse writes it as `event: ping\ndata: \n\n` (the route's serializer passes strings through). */
+const PING = { event: 'ping', data: '' }
+
+/** A message as an SSE frame: formatted once per message, the same string for every SSE subscriber. */
+export function sseFrame(m: MessageRecord): string {
+  return `id: ${m.seq}\ndata: ${JSON.stringify(toWire(m))}\n\n`
+}
 
 /**
- * One SSE client. Joins the hub first and buffers live frames while it replays from the store,
- * then flushes the buffer: every seq is written once, in order, with no gap.
- * A client whose unsent bytes exceed the buffer is disconnected (it resumes with Last-Event-ID).
+ * One SSE client: replays from the store, then goes live (the feed keeps live frames while it replays: every seq
+ * once, in order, no gap). A client whose unsent bytes exceed the buffer is disconnected (it resumes with
+ * Last-Event-ID).
  */
-export class SseStream implements Subscriber {
-  private lastSent: number
-  private live = false
-  private pending: Frame[] = []
-  private pendingBytes = 0
+export class SseStream implements Reader<string> {
+  readonly format = sseFrame
+  private heldBytes = 0
   private closed = false
   private checking = false
   private ping: NodeJS.Timeout | null = null
+  private sub: Subscription<string> | null = null
   private readonly done: Promise<void>
 
   constructor(
     private readonly raw: ServerResponse,
-    private readonly hub: Hub,
-    private readonly store: Store,
+    private readonly sse: Pick<SSEReplyInterface, 'send'>,
+    private readonly feed: RoomFeed,
     private readonly opts: StreamOptions,
   ) {
-    this.lastSent = opts.after
     this.done = new Promise((resolve) => raw.once('close', () => resolve()))
     raw.once('close', () => this.stop())
   }
@@ -50,31 +63,30 @@ export class SseStream implements Subscriber {
 
   /** Runs until the client goes away or the stream is closed. */
   async run(): Promise<void> {
-    await this.hub.add(this.opts.roomId, this)
     if (this.closed) return
-    await this.replay()
+    this.sub = this.feed.subscribe(this.opts.roomId, this.opts.after, this)
+    await this.sub.ready
     if (this.closed) return
-    this.live = true
-    for (const f of this.pending) this.offer(f)
-    this.pending = []
-    this.ping = setInterval(() => this.write(PING), this.opts.pingMs)
+    this.ping = setInterval(() => this.sendPing(), this.opts.pingMs)
     this.ping.unref()
     await this.done
   }
 
-  offer(frame: Frame): void {
-    if (this.closed || frame.seq <= this.lastSent || !this.visible(frame)) return
-    if (!this.live) {
-      this.pending.push(frame)
-      this.pendingBytes += frame.text.length
-      if (this.pendingBytes > this.opts.bufferBytes) this.drop()
-      return
+  deliver(text: string, _seq: number, live: boolean): void | Promise<void> {
+    if (this.closed) return
+    if (live) return this.write(text)
+    // Replay is pulled, so it can wait for the client instead of dropping it.
+    if (!this.raw.write(text) && this.raw.writableLength > this.opts.bufferBytes) {
+      return Promise.race([once(this.raw, 'drain'), this.done]).then(() => {})
     }
-    this.lastSent = frame.seq
-    this.write(frame.text)
   }
 
-  /** Its agent was kicked or left (seen by the hub): closed at once. */
+  held(text: string): void {
+    this.heldBytes += text.length
+    if (this.heldBytes > this.opts.bufferBytes) this.drop()
+  }
+
+  /** Its agent was kicked or left (seen by the feed): closed at once. */
   cut(): void {
     this.end()
   }
@@ -86,39 +98,25 @@ export class SseStream implements Subscriber {
     this.raw.end()
   }
 
-  private visible(f: Frame): boolean {
-    if (f.toId === null) return true
-    return this.opts.agentId !== null && (f.toId === this.opts.agentId || f.fromId === this.opts.agentId)
+  private sendPing() {
+    if (this.closed) return
+    this.sse.send(PING).catch(() => {})
+    this.check()
   }
 
-  private async replay() {
-    const agent = this.opts.agentId ? { id: this.opts.agentId, roomId: this.opts.roomId } : null
-    // Removed between its authentication and joining the hub: later removals reach the hub as notices.
-    if (agent && !(await stillMember(this.store, agent.id))) return this.end()
-    for (;;) {
-      const rows = await this.store.readAfter(agent, this.opts.roomId, this.lastSent, PAGE)
-      const removal = agent ? await removalIn(this.store, rows, [agent.id]) : null
-      for (const m of rows) {
-        if (this.closed) return
-        if (removal && m.seq >= removal.seq) return this.end()
-        this.lastSent = m.seq
-        // Replay is pulled, so it can wait for the client instead of dropping it.
-        if (!this.raw.write(toFrame(m).text) && this.raw.writableLength > this.opts.bufferBytes) {
-          await Promise.race([once(this.raw, 'drain'), this.done])
-        }
-      }
-      if (rows.length < PAGE) return
-    }
-  }
-
-  /**
-   * Writes never wait. Bytes of one synchronous burst stay counted in writableLength until the event loop
-   * completes the writes, so the limit is checked once the loop has turned: what is still unsent then is the
-   * client's backlog. A backlog far beyond the limit is cut at once.
-   */
+  /** Writes never wait. */
   private write(text: string) {
     if (this.closed) return
     this.raw.write(text)
+    this.check()
+  }
+
+  /**
+   * Bytes of one synchronous burst stay counted in writableLength until the event loop completes the writes, so
+   * the limit is checked once the loop has turned: what is still unsent then is the client's backlog. A backlog
+   * far beyond the limit is cut at once.
+   */
+  private check() {
     if (this.raw.writableLength > this.opts.bufferBytes * HARD_FACTOR) return this.drop()
     if (!this.checking && this.raw.writableLength > this.opts.bufferBytes) {
       this.checking = true
@@ -140,7 +138,6 @@ export class SseStream implements Subscriber {
     if (this.closed) return
     this.closed = true
     if (this.ping) clearInterval(this.ping)
-    this.pending = []
-    this.hub.remove(this.opts.roomId, this)
+    this.sub?.close()
   }
 }

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { createRoom, joinRoom, startApp, uniq, type TestServer } from '../helpers.ts'
-import { Hub } from '../../routes/sse/hub.ts'
+import { RoomFeed } from '../../lib/feed/room-feed.ts'
 import { SseStream } from '../../routes/sse/stream.ts'
 import { SseClient, sseStatus } from './sse-client.ts'
 
@@ -174,15 +174,15 @@ test('SSE sends a ping event periodically', async (t) => {
 test('SSE disconnects a slow consumer without holding up the others', { timeout: 20_000 }, async (t) => {
   const srv = await startApp(t, { ssePingSeconds: 60 })
   const { roomId, token } = await createRoom(srv)
-  const hub = new Hub(srv.app.store, srv.app.events, (e) => assert.fail(String(e)))
-  t.after(() => hub.close())
-  // Two clients on one hub: one drains its socket, the other never does (its writes never complete).
+  const feed = new RoomFeed({ store: srv.app.store, events: srv.app.events, onError: (e) => assert.fail(String(e)) })
+  t.after(() => feed.close())
+  // Two clients on one feed: one drains its socket, the other never does (its writes never complete).
   const fastChunks: string[] = []
   const fastRaw = new Writable({ write: (c, _e, cb) => (fastChunks.push(String(c)), cb()) })
   const slowRaw = new Writable({ write: () => {} })
   const bufferBytes = 16 * 1024
   const open = (raw: Writable) =>
-    new SseStream(raw as unknown as ServerResponse, hub, srv.app.store, { roomId, agentId: null, after: 0, bufferBytes, pingMs: 60_000 })
+    new SseStream(raw as unknown as ServerResponse, { send: async () => {} }, feed, { roomId, agentId: null, after: 0, bufferBytes, pingMs: 60_000 })
   const fast = open(fastRaw)
   const slow = open(slowRaw)
   const runs = [fast.run(), slow.run()]
