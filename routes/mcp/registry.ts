@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { EventLog, SessionEvents } from './event-log.ts'
-import { Fanout } from './fanout.ts'
 import { hydrate } from './hydrate.ts'
 import { createMcpServer } from './mcp-server.ts'
-import { McpSession } from './session.ts'
+import { McpSession, roomNotification } from './session.ts'
 import { emptyState, SessionStore, sessionKey, type SessionState } from './session-store.ts'
 
 /** Live transports idle this long leave memory (their rows stay; the next request restores them). */
@@ -16,11 +15,14 @@ const TOUCH_EVERY_MS = 60_000
 
 export interface RegistryOptions {
   service: RoomService
+  mcpStore: FastifyInstance['mcpStore']
   log: FastifyBaseLogger
   idleMs: number
   instructions: string
   /** Sessions one client address may hold in memory on this instance; 0: no limit. */
   maxPerAddress: number
+  /** The clock the room service runs on (tests move it). */
+  clock: () => Date
 }
 
 /** Every MCP session of this plugin instance: creation, restore from the database, expiry, shutdown. */
@@ -34,14 +36,12 @@ export class SessionRegistry {
   private readonly lastAddress = new WeakMap<McpSession, string>()
   private readonly store: SessionStore
   private readonly events: EventLog
-  private readonly fanout: Fanout
   private readonly timer: NodeJS.Timeout
   private closing = false
 
   constructor(private readonly opts: RegistryOptions) {
-    this.store = new SessionStore(opts.service.store.mcp)
-    this.events = new EventLog(opts.service.store.mcp)
-    this.fanout = new Fanout(opts.service.store, opts.service.events, (err) => opts.log.warn({ err }, 'mcp notification fan-out failed'))
+    this.store = new SessionStore(opts.mcpStore)
+    this.events = new EventLog(opts.mcpStore)
     this.timer = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(1000, opts.idleMs / 4)))
     this.timer.unref()
   }
@@ -51,7 +51,7 @@ export class SessionRegistry {
   }
 
   private now(): number {
-    return this.opts.service.clock().getTime()
+    return this.opts.clock().getTime()
   }
 
   /**
@@ -114,8 +114,8 @@ export class SessionRegistry {
     this.sessions.set(id, session)
     if (session.joined) {
       // A stream user catches up on what it missed while no instance held it; others start from now.
-      const from = state.usesStream ? state.notifyAfter : ((await this.opts.service.store.roomById(state.roomId!))?.lastSeq ?? 0)
-      await this.fanout.attach(session, from)
+      const from = state.usesStream ? state.notifyAfter : await this.opts.service.lastSeq(state.roomId!)
+      await this.attach(session, from)
       await session.settled()
     }
     return session
@@ -146,7 +146,7 @@ export class SessionRegistry {
     if (session.closed) return
     session.closed = true
     session.abort.abort()
-    this.fanout.detach(session)
+    session.feed?.close()
     this.disown(session)
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id)
   }
@@ -181,11 +181,27 @@ export class SessionRegistry {
     const { agent, room } = await this.opts.service.authenticate(agentToken)
     session.state = { ...session.state, agentToken, agentId: agent.id, roomId: room.id, notifyAfter: room.lastSeq }
     await this.save(session)
-    await this.fanout.attach(session, room.lastSeq)
+    await this.attach(session, room.lastSeq)
+  }
+
+  /** Notifies a session of its room's messages after `afterSeq`; resolves once anything missed is queued. */
+  private async attach(session: McpSession, afterSeq: number): Promise<void> {
+    session.feed?.close()
+    const { roomId, agentId } = session.state
+    if (!roomId) return
+    session.feed = this.opts.service.feed.subscribe(roomId, afterSeq, {
+      agentId,
+      skipOwn: true,
+      format: roomNotification,
+      deliver: (n) => session.deliver(n),
+      // Kicked or left: none left waiting for the next tool result either.
+      cut: () => void session.takeBuffered(),
+    })
+    await session.feed.ready.catch((err) => this.opts.log.warn({ err }, 'mcp notification fan-out failed'))
   }
 
   async unbind(session: McpSession): Promise<void> {
-    this.fanout.detach(session)
+    session.feed?.close()
     session.state = { ...session.state, agentToken: null, agentId: null, roomId: null }
     await this.save(session)
   }
@@ -232,6 +248,5 @@ export class SessionRegistry {
     const seen = live.filter((s) => s.lastSeen > s.persistedSeen).map((s) => s.id)
     await Promise.allSettled(live.map((s) => s.transport.close()))
     await this.store.touch(seen, new Date(this.now())).catch(() => {})
-    this.fanout.close()
   }
 }

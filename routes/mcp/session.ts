@@ -1,6 +1,8 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js'
+import type { Subscription } from '../../lib/feed/room-feed.ts'
+import type { MessageRecord } from '../../lib/store.ts'
 import type { SessionState } from './session-store.ts'
 
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
@@ -9,12 +11,18 @@ const MAX_BUFFERED = 500
 
 export type RoomNotification = LoggingMessageNotification
 
+/** A room message as an MCP notification: built once per message, shared by every session told of it. */
+export function roomNotification(m: MessageRecord): RoomNotification {
+  const data = { from: m.from, ...(m.to !== null ? { to: m.to } : {}), body: m.body, timestamp: m.timestamp.toISOString(), seq: m.seq }
+  return { method: 'notifications/message', params: { level: 'info', logger: `room/${m.roomId}`, data } }
+}
+
 /** One MCP session on this instance: its SDK server and transport, and what it remembers. */
 export class McpSession {
   server!: Server
   transport!: StreamableHTTPServerTransport
-  /** Room seq of the last message turned into a notification for this session. */
-  lastSeq = 0
+  /** Its room's messages from the live feed (kept once closed: it still tells how far the session got). */
+  feed: Subscription<RoomNotification> | null = null
   /** Open standalone GET streams (0 or 1). */
   streams = 0
   lastSeen: number
@@ -34,6 +42,11 @@ export class McpSession {
   ) {
     this.lastSeen = now
     this.persistedSeen = now
+  }
+
+  /** Room seq of the last message the feed gave this session or passed over. */
+  get lastSeq(): number {
+    return this.feed?.position ?? 0
   }
 
   get joined(): boolean {
