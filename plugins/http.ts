@@ -1,9 +1,11 @@
+/** Cross-cutting HTTP behaviour: base URL, one log line per request, bounded body drain, JSON error replies. */
 import { STATUS_CODES } from 'node:http'
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { isStoreUnavailable } from '../lib/errors.ts'
 import { bodyTooLargeMessage, drainBody, isBodyTooLarge } from '../lib/net/drain.ts'
+import type { RpcError } from '../lib/net/jsonrpc.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,8 +38,8 @@ const DRAIN_MAX_MS = 10_000
 interface HttpError {
   statusCode?: number
   message: string
-  jsonrpc?: string
-  id?: string | number | null
+  /** The JSON-RPC error a JSON-RPC surface answers with instead (set by the thrower, e.g. the rate limiter). */
+  rpc?: RpcError
   error?: unknown
 }
 
@@ -78,8 +80,7 @@ export default fp<{ config: Config }>(
         req.log.error({ err }, 'request failed')
         return reply.status(status).send({ error: STATUS_CODES[status], message: 'Something went wrong on our side' })
       }
-      // JSON-RPC surfaces get their own error shape (set by the thrower, e.g. the rate limiter).
-      if (err.jsonrpc) return reply.status(status).send({ jsonrpc: '2.0', id: err.id ?? null, error: err.error })
+      if (err.rpc) return reply.status(status).send(err.rpc)
       const tooLarge = isBodyTooLarge(err) && bodyTooLargeMessage(req.routeOptions.bodyLimit ?? config.bodyLimitBytes)
       const message = tooLarge ? tooLarge[0].toUpperCase() + tooLarge.slice(1) : err.message
       return reply.status(status).send({ error: typeof err.error === 'string' ? err.error : STATUS_CODES[status], message })

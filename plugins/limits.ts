@@ -1,3 +1,4 @@
+/** Per-client rate limits (buckets keyed by known token, live MCP session or address) and overload 503s. */
 import { createHash } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
@@ -5,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { clientAddress } from '../lib/net/client-address.ts'
+import { RPC, rpcError } from '../lib/net/jsonrpc.ts'
 import { RecentSet } from '../lib/recent-set.ts'
 
 declare module 'fastify' {
@@ -12,6 +14,16 @@ declare module 'fastify' {
     /** Which client identities the rate limiter may count apart from their address. */
     clientIds: ClientIds
   }
+  interface FastifyRequest {
+    /** Set by a JSON-RPC route once it has parsed the body, before the limiter runs. */
+    rpcCharge: RpcCharge | null
+  }
+}
+
+/** What the limiter needs from a JSON-RPC body: the agentToken it carries (if any) and how many calls it holds. */
+export interface RpcCharge {
+  agentToken?: string
+  calls: number
 }
 
 const JSON_RPC_PATHS = /^\/(a2a|mcp)(\/|\?|$)/
@@ -39,23 +51,6 @@ export class ClientIds {
   }
 }
 
-const parsed = new WeakMap<FastifyRequest, unknown>()
-
-/** The request's JSON body, parsed once (A2A reads its body as text). */
-function jsonBody(req: FastifyRequest): unknown {
-  if (typeof req.body !== 'string') return req.body
-  if (!parsed.has(req)) parsed.set(req, safeParse(req.body))
-  return parsed.get(req)
-}
-
-function safeParse(s: string): unknown {
-  try {
-    return s.length < 1_000_000 ? JSON.parse(s) : null
-  } catch {
-    return null
-  }
-}
-
 /** Every agentToken the request carries, in the places the surfaces read them from. */
 function tokensOf(req: FastifyRequest): string[] {
   const out: string[] = []
@@ -69,12 +64,7 @@ function tokensOf(req: FastifyRequest): string[] {
     const pair = Buffer.from(basic[1], 'base64').toString('utf8')
     if (pair.includes(':')) out.push(pair.slice(pair.indexOf(':') + 1))
   }
-  if (req.method === 'POST' && JSON_RPC_PATHS.test(req.url)) {
-    const body = jsonBody(req)
-    const first = Array.isArray(body) ? body[0] : body
-    const token = (first as any)?.params?.message?.metadata?.agentToken
-    if (typeof token === 'string') out.push(token)
-  }
+  if (req.rpcCharge?.agentToken !== undefined) out.push(req.rpcCharge.agentToken)
   return out
 }
 
@@ -83,6 +73,7 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     const ids = new ClientIds()
     app.decorate('clientIds', ids)
+    app.decorateRequest('rpcCharge', null)
     if (app.hasDecorator('rooms')) app.rooms.onTokenSeen((digest) => ids.tokenSeen(digest))
 
     /** Who a request counts against: a known agentToken or live MCP session, else its address. */
@@ -100,7 +91,7 @@ export default fp<{ config: Config }>(
       const message = `Rate limit exceeded: at most ${max} requests per ${config.rateLimitWindowSeconds} s, retry in ${ttlSeconds} s`
       // A2A and MCP clients read JSON-RPC errors; the status stays 429 with Retry-After.
       if (JSON_RPC_PATHS.test(req.url)) {
-        return Object.assign(new Error(`Error: ${message}`), { statusCode: 429, jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } })
+        return Object.assign(new Error(`Error: ${message}`), { statusCode: 429, rpc: rpcError(null, RPC.SERVER_ERROR, `Error: ${message}`) })
       }
       return Object.assign(new Error(message), { statusCode: 429, error: 'Too Many Requests' })
     }
@@ -120,10 +111,8 @@ export default fp<{ config: Config }>(
       // The hook above charged a request once; a JSON-RPC batch is charged once more per further element.
       const charge = app.createRateLimit()
       const chargeBatch = async (req: FastifyRequest, reply: FastifyReply) => {
-        if (req.method !== 'POST' || !JSON_RPC_PATHS.test(req.url)) return
-        const body = jsonBody(req)
-        if (!Array.isArray(body)) return
-        for (let i = 1; i < body.length; i++) {
+        const calls = req.rpcCharge?.calls ?? 1
+        for (let i = 1; i < calls; i++) {
           const r = await charge(req)
           if (r.isAllowed || !r.isExceeded) continue
           reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', 0)
@@ -143,7 +132,7 @@ export default fp<{ config: Config }>(
       pressureHandler: (req, reply, type) => {
         reply.header('Retry-After', '10')
         const message = `Server overloaded (${type}), retry shortly`
-        if (JSON_RPC_PATHS.test(req.url)) reply.status(503).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Error: ${message}` } })
+        if (JSON_RPC_PATHS.test(req.url)) reply.status(503).send(rpcError(null, RPC.SERVER_ERROR, `Error: ${message}`))
         else reply.status(503).send({ error: 'Service Unavailable', message })
       },
     })

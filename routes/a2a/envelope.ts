@@ -1,5 +1,7 @@
+/** A2A wire shapes: protocol version, JSON-RPC errors, agent messages and incoming parts, in both generations. */
 import { randomUUID } from 'node:crypto'
 import type { ErrorCode } from '../../lib/errors.ts'
+import { RPC, rpcError, type RpcCode, type RpcId } from '../../lib/net/jsonrpc.ts'
 
 /** A2A protocol generation the client speaks: from the A2A-Version header (absent → 0.3). */
 export type A2AVersion = '0.3' | '1.0'
@@ -12,15 +14,6 @@ export function parseVersion(header: string | string[] | undefined): A2AVersion 
   return null
 }
 
-export const RPC = {
-  PARSE: -32700,
-  INVALID_REQUEST: -32600,
-  METHOD_NOT_FOUND: -32601,
-  INVALID_PARAMS: -32602,
-  INTERNAL: -32603,
-  VERSION_NOT_SUPPORTED: -32009,
-} as const
-
 const REASONS: Record<number, string> = {
   [RPC.PARSE]: 'PARSE_ERROR',
   [RPC.INVALID_REQUEST]: 'INVALID_REQUEST',
@@ -30,13 +23,10 @@ const REASONS: Record<number, string> = {
   [RPC.VERSION_NOT_SUPPORTED]: 'VERSION_NOT_SUPPORTED',
 }
 
-export type RpcId = string | number | null
-
-export function rpcError(id: RpcId, code: number, message: string, version: A2AVersion = '0.3') {
-  const error: Record<string, unknown> = { code, message }
-  // A2A 1.0 carries google.rpc-style error details.
-  if (version === '1.0') error.data = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: REASONS[code], domain: 'a2a-protocol.org' }]
-  return { jsonrpc: '2.0' as const, id, error }
+/** A JSON-RPC error in the client's generation: A2A 1.0 adds google.rpc-style error details. */
+export function a2aError(id: RpcId, code: RpcCode, message: string, version: A2AVersion = '0.3') {
+  const data = version === '1.0' ? [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: REASONS[code], domain: 'a2a-protocol.org' }] : undefined
+  return rpcError(id, code, message, data)
 }
 
 /** An agent reply message: a text part and a data part, in the client's generation. */

@@ -1,51 +1,43 @@
+/** A2A JSON-RPC routes: POST /a2a dispatches SendMessage to the action table; GET /a2a and the agent cards describe it. */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { docsText, findAction, invokeAction, ACTIONS } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { ActionError, isStoreUnavailable } from '../../lib/errors.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
 import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
+import { RPC, rpcIdOf, rpcResult, type RpcId } from '../../lib/net/jsonrpc.ts'
 import { agentCard, discover } from './card.ts'
-import {
-  agentMessage,
-  copyFields,
-  errorMessage,
-  isObject,
-  parseVersion,
-  readParts,
-  rpcError,
-  RPC,
-  type A2AVersion,
-  type RpcId,
-} from './envelope.ts'
+import { a2aError, agentMessage, copyFields, errorMessage, isObject, parseVersion, readParts, type A2AVersion } from './envelope.ts'
 
 const SEND_METHODS = new Set(['SendMessage', 'message/send'])
 
-/** A2A JSON-RPC 2.0 at POST /a2a, its docs at GET /a2a, and the agent card. */
 const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
   if (!service) throw new Error('a2a routes need the rooms plugin')
   const unavailable = new WeakSet<FastifyRequest>()
 
-  // Every body is read as text so that malformed JSON gets a JSON-RPC parse error, not an HTTP 400.
+  // Every body is parsed here, whatever its content type, so that malformed JSON gets a JSON-RPC parse error, not
+  // an HTTP 400; what the rate limiter needs from it is handed over before the limiter runs.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.bodyLimitBytes }, (req, text, done) => {
+    const body = parseBody(String(text))
+    if (body.ok) req.rpcCharge = chargeOf(body.value)
+    done(null, body)
+  })
   // An over-limit body is answered in JSON-RPC too; other errors go to the server's handler.
   app.setErrorHandler((err, req, reply) => {
     if (!isBodyTooLarge(err)) throw err
     const version = parseVersion(req.headers['a2a-version']) ?? '0.3'
-    return reply.status(413).send(rpcError(null, RPC.INVALID_REQUEST, `Error: ${bodyTooLargeMessage(config.bodyLimitBytes)}`, version))
+    return reply.status(413).send(a2aError(null, RPC.INVALID_REQUEST, `Error: ${bodyTooLargeMessage(config.bodyLimitBytes)}`, version))
   })
 
   app.post('/a2a', async (req, reply) => {
     const version = parseVersion(req.headers['a2a-version'])
-    let payload: unknown
-    try {
-      payload = JSON.parse(String(req.body ?? ''))
-    } catch {
-      return rpcError(null, RPC.PARSE, 'Parse error: the body is not valid JSON', version ?? '0.3')
-    }
+    const parsed = (req.body as Body | undefined) ?? parseBody('')
+    if (!parsed.ok) return a2aError(null, RPC.PARSE, 'Parse error: the body is not valid JSON', version ?? '0.3')
+    const payload = parsed.value
     if (!version) {
-      return rpcError(idOf(payload), RPC.VERSION_NOT_SUPPORTED, `Version not supported: ${req.headers['a2a-version']}`, '1.0')
+      return a2aError(rpcIdOf(payload), RPC.VERSION_NOT_SUPPORTED, `Version not supported: ${req.headers['a2a-version']}`, '1.0')
     }
     const abort = new AbortController()
     // The request's own 'close' fires once its body is read; the response's, before it finished, means the client left.
@@ -59,7 +51,7 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       return body ?? reply.send()
     }
     if (Array.isArray(payload)) {
-      if (payload.length === 0) return rpcError(null, RPC.INVALID_REQUEST, 'Invalid Request: empty batch', version)
+      if (payload.length === 0) return a2aError(null, RPC.INVALID_REQUEST, 'Invalid Request: empty batch', version)
       const replies = (await Promise.all(payload.map((one) => handle(one, version, req, abort.signal)))).filter((r) => r !== null)
       return send(replies.length ? replies : null)
     }
@@ -73,21 +65,21 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   /** One JSON-RPC request → its reply (null for a notification). */
   async function handle(body: unknown, version: A2AVersion, req: FastifyRequest, signal: AbortSignal) {
     if (!isObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string') {
-      return rpcError(idOf(body), RPC.INVALID_REQUEST, 'Invalid Request: expected {"jsonrpc":"2.0","method":…}', version)
+      return a2aError(rpcIdOf(body), RPC.INVALID_REQUEST, 'Invalid Request: expected {"jsonrpc":"2.0","method":…}', version)
     }
-    const id = idOf(body)
+    const id = rpcIdOf(body)
     const notification = !('id' in body)
     const reply = await dispatch(body.method, body.params, version, req, signal, id)
     return notification ? null : reply
   }
 
   async function dispatch(method: string, params: unknown, version: A2AVersion, req: FastifyRequest, signal: AbortSignal, id: RpcId) {
-    const ok = (result: unknown) => ({ jsonrpc: '2.0' as const, id, result })
+    const ok = (result: unknown) => rpcResult(id, result)
     if (method === 'rpc.discover') return ok(discover(req.baseUrl))
     if (method === 'help') return ok(await run('help', {}, undefined, version, req, signal))
-    if (!SEND_METHODS.has(method)) return rpcError(id, RPC.METHOD_NOT_FOUND, `Method not found: ${method}`, version)
+    if (!SEND_METHODS.has(method)) return a2aError(id, RPC.METHOD_NOT_FOUND, `Method not found: ${method}`, version)
     if (!isObject(params) || !isObject(params.message)) {
-      return rpcError(id, RPC.INVALID_PARAMS, 'Invalid params: params.message must be an object', version)
+      return a2aError(id, RPC.INVALID_PARAMS, 'Invalid params: params.message must be an object', version)
     }
     const message = params.message
     const metadata = isObject(message.metadata) ? message.metadata : {}
@@ -107,7 +99,7 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   async function run(action: string, raw: Record<string, unknown>, contextId: string | undefined, version: A2AVersion, req: FastifyRequest, signal: AbortSignal) {
     try {
       const result = await invokeAction(service, action, raw, { signal, caller: clientAddress(req.ip) })
-      return agentMessage(version, result.text, result.data, result.contextId ?? contextId)
+      return agentMessage(version, result.text, result.data, result.roomId ?? contextId)
     } catch (err) {
       if (err instanceof ActionError) return errorMessage(version, err.code, err.message, contextId)
       if (isStoreUnavailable(err)) {
@@ -121,10 +113,22 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   }
 }
 
-function idOf(body: unknown): RpcId {
-  if (!isObject(body)) return null
-  const id = body.id
-  return typeof id === 'string' || typeof id === 'number' ? id : null
+type Body = { ok: true; value: unknown } | { ok: false }
+
+function parseBody(text: string): Body {
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch {
+    return { ok: false }
+  }
+}
+
+/** For the rate limiter: the agentToken the (first) call carries, and how many calls a batch holds. */
+function chargeOf(payload: unknown) {
+  const first = Array.isArray(payload) ? payload[0] : payload
+  const message = isObject(first) && isObject(first.params) ? first.params.message : undefined
+  const token = isObject(message) && isObject(message.metadata) ? message.metadata.agentToken : undefined
+  return { agentToken: typeof token === 'string' ? token : undefined, calls: Array.isArray(payload) ? payload.length : 1 }
 }
 
 export default a2a

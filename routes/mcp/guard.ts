@@ -1,6 +1,8 @@
+/** DNS-rebinding guard for /mcp: refuses foreign Origins and rebound Host names with a JSON-RPC 403. */
 import { isIP } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../lib/config.ts'
+import { RPC, rpcError } from '../../lib/net/jsonrpc.ts'
 
 const isLoopbackName = (h: string) => h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
 const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '').toLowerCase()
@@ -13,8 +15,8 @@ function hostnameOf(hostHeader: string): string | null {
   }
 }
 
-export function forbidden(reply: FastifyReply, message: string) {
-  return reply.status(403).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null })
+function forbidden(reply: FastifyReply, message: string) {
+  return reply.status(403).send(rpcError(null, RPC.SERVER_ERROR, message))
 }
 
 /**

@@ -1,9 +1,11 @@
+/** MCP over Streamable HTTP at /mcp: session lookup and limits, JSON-RPC errors, then the SDK transport. */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ACTIONS, docsText } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { isStoreUnavailable } from '../../lib/errors.ts'
 import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
+import { RPC, rpcError, type RpcCode } from '../../lib/net/jsonrpc.ts'
 import { originGuard } from './guard.ts'
 import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
@@ -17,8 +19,7 @@ const INSTRUCTIONS = [
   docsText(ACTIONS),
 ].join('\n')
 
-const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
-  reply.status(status).send({ jsonrpc: '2.0', error: { code, message }, id: null })
+const fail = (reply: FastifyReply, status: number, code: RpcCode, message: string) => reply.status(status).send(rpcError(null, code, message))
 
 const isInitialize = (body: unknown): boolean =>
   Array.isArray(body) ? body.some(isInitialize) : (body as { method?: unknown } | null)?.method === 'initialize'
@@ -29,10 +30,12 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   if (!service) throw new Error('mcp routes need the rooms plugin')
   const registry = new SessionRegistry({
     service,
+    mcpStore: app.mcpStore,
     log: app.log,
     idleMs: config.mcpSessionIdleSeconds * 1000,
     instructions: INSTRUCTIONS,
     maxPerAddress: config.maxMcpSessionsPerIp,
+    clock: app.clock,
   })
   app.metrics.provide('mcpSessions', () => registry.sessions.size)
   if (app.hasDecorator('clientIds')) app.clientIds.liveSession = (id) => registry.sessions.has(id)
@@ -42,13 +45,13 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     if (isStoreUnavailable(err)) {
       req.log.warn({ err }, 'store unavailable')
       reply.header('Retry-After', '1')
-      return rpcError(reply, 503, -32000, 'Service temporarily unavailable (database), try again shortly')
+      return fail(reply, 503, RPC.SERVER_ERROR, 'Service temporarily unavailable (database), try again shortly')
     }
-    if (isBodyTooLarge(err)) return rpcError(reply, 413, -32600, `Error: ${bodyTooLargeMessage(config.bodyLimitBytes)}`)
+    if (isBodyTooLarge(err)) return fail(reply, 413, RPC.INVALID_REQUEST, `Error: ${bodyTooLargeMessage(config.bodyLimitBytes)}`)
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
     if (status === 500) req.log.error({ err }, 'mcp request failed')
-    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? -32700 : -32000
-    return rpcError(reply, status, code, status === 500 ? 'Internal error' : err.message)
+    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? RPC.PARSE : RPC.SERVER_ERROR
+    return fail(reply, status, code, status === 500 ? 'Internal error' : err.message)
   })
   // Hijacked requests in flight: shutdown waits for them to end so their connections are idle when the server closes.
   const inFlight = new Set<Promise<unknown>>()
@@ -68,18 +71,18 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const created = req.method === 'POST' && isInitialize(req.body)
     if (created) {
       // The session is stored from inside the SDK, which would report a database outage as a parse error.
-      await app.store.ping()
+      await service.ping()
       session = await registry.initializing(address)
       if (!session) {
         const max = config.maxMcpSessionsPerIp
-        return rpcError(reply, 429, -32000, `Too many MCP sessions from this address: at most ${max} live sessions (per instance); end unused ones with DELETE /mcp`)
+        return fail(reply, 429, RPC.SERVER_ERROR, `Too many MCP sessions from this address: at most ${max} live sessions (per instance); end unused ones with DELETE /mcp`)
       }
     } else if (id) {
       // Only `initialize` creates a session: an unknown id stores nothing, and the client starts over (MCP spec).
       session = await registry.find(id)
-      if (!session) return rpcError(reply, 404, -32001, 'Session not found: it ended or expired. Start a new session: send initialize without an Mcp-Session-Id header')
+      if (!session) return fail(reply, 404, RPC.SESSION_NOT_FOUND, 'Session not found: it ended or expired. Start a new session: send initialize without an Mcp-Session-Id header')
     } else {
-      return rpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required')
+      return fail(reply, 400, RPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required')
     }
     registry.touch(session, address)
     const stream = req.method === 'GET' && String(req.headers.accept ?? '').includes('text/event-stream')
@@ -98,7 +101,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       req.log.error({ err }, 'mcp transport failed')
       if (!reply.raw.headersSent) {
         reply.raw.writeHead(500, { 'content-type': 'application/json' })
-        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }))
+        reply.raw.end(JSON.stringify(rpcError(null, RPC.INTERNAL, 'Internal error')))
       } else reply.raw.destroy()
     } finally {
       if (stream) session.streams--
@@ -106,7 +109,11 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     }
   }
 
-  app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', bodyLimit: config.bodyLimitBytes, handler: handle })
+  // The rate limiter charges each call of a batch: it learns their number from here, not from the body.
+  const countCalls = async (req: FastifyRequest) => {
+    if (Array.isArray(req.body)) req.rpcCharge = { calls: req.body.length }
+  }
+  app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', bodyLimit: config.bodyLimitBytes, preValidation: countCalls, handler: handle })
 }
 
 export default mcp
