@@ -5,6 +5,8 @@ import { RoomService } from '../lib/rooms/service.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     rooms: RoomService
+    /** The clock rooms run on (tests move it). */
+    clock: () => Date
   }
 }
 
@@ -23,6 +25,7 @@ export default fp<{ config: Config; clock?: () => Date }>(
       onFeedError: (err) => app.log.error({ err }, 'room feed read failed'),
     })
     app.decorate('rooms', rooms)
+    app.decorate('clock', clock ?? (() => new Date()))
 
     const reap = async () => {
       try {

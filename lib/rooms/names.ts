@@ -1,3 +1,4 @@
+// Room and agent names: how they are normalized and which are allowed.
 import { errors } from '../errors.ts'
 
 export const RESERVED_ROOM_NAMES = ['a2a', 'mcp', 'docs', 'api', 'rooms', 'static', 'healthz', 'readyz', 'metrics', '.well-known']
@@ -11,6 +12,9 @@ export function checkRoomName(name: string, param: string): void {
   // UUID names (rooms created without one) are 36 chars of the same alphabet.
   if (!ROOM_NAME.test(name)) throw errors.invalid(param, 'must be 1-64 characters of letters, digits, "-", "_" or "."')
 }
+
+/** Whether a room of this (normalized) name could be created. */
+export const isCreatableRoomName = (name: string): boolean => ROOM_NAME.test(name) && !RESERVED_ROOM_NAMES.includes(name)
 
 export function checkAgentName(name: string): void {
   if ([...name].length > 64) throw errors.invalid('agentName', 'must be at most 64 characters')

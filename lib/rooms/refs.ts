@@ -7,13 +7,17 @@ export type RoomRef =
   /** `name` is normalized (may be '' when nothing usable was given); `password` is '' when none was given. */
   | { kind: 'name'; name: string; rawName: string; password: string }
 
-/** Parses a reference; a password inside it (`name:password`) wins over `password`. */
+/** `name:password` split at its first colon; a password inside the reference wins over `password`. */
+export function splitRoomRef(ref: string, password?: string): { rawName: string; password: string } {
+  const colon = ref.indexOf(':')
+  if (colon < 0) return { rawName: ref, password: password || '' }
+  return { rawName: ref.slice(0, colon), password: ref.slice(colon + 1) || password || '' }
+}
+
 export function parseRoomRef(ref: string, password?: string): RoomRef {
   if (isUuid(ref)) return { kind: 'id', id: ref.toLowerCase() }
-  const colon = ref.indexOf(':')
-  const rawName = colon >= 0 ? ref.slice(0, colon) : ref
-  const inline = colon >= 0 ? ref.slice(colon + 1) : ''
-  return { kind: 'name', name: normalizeRoomName(rawName), rawName, password: inline || password || '' }
+  const split = splitRoomRef(ref, password)
+  return { kind: 'name', name: normalizeRoomName(split.rawName), ...split }
 }
 
 /** Does a reference name this room (its password aside)? */

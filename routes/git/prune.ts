@@ -40,7 +40,7 @@ export function schedulePrunes(app: FastifyInstance, graceSeconds: number, repoD
     if (!existsSync(path.join(dir, 'HEAD'))) return
     let res: PruneResult
     try {
-      res = await pruneRepository(dir, { graceMs, withLock: (fn) => app.store.withLock(`git:${roomId}`, fn) })
+      res = await pruneRepository(dir, { graceMs, withLock: (fn) => app.rooms.withRepoLock(roomId, fn) })
     } catch (err) {
       app.log.warn({ err, roomId }, 'git prune failed')
       return

@@ -4,7 +4,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { isUuid } from '../../lib/ids.ts'
-import { RESERVED_ROOM_NAMES, normalizeRoomName } from '../../lib/rooms/names.ts'
+import { isCreatableRoomName, normalizeRoomName } from '../../lib/rooms/names.ts'
+import { splitRoomRef } from '../../lib/rooms/refs.ts'
 import { registerAssets } from './assets.ts'
 import { docHtml, docText } from './doc-model.ts'
 import { DOC_PAGES, DOCS, type DocPage } from './docs.ts'
@@ -17,7 +18,6 @@ import { notFoundText, protectedText, roomText } from './room-text.ts'
 
 /** Files above this size are not shown in the viewer. */
 export const MAX_FILE_BYTES = 256 * 1024
-const VALID_NAME = /^[a-z0-9._-]{1,64}$/
 
 interface RoomQuery {
   password?: string
@@ -26,7 +26,6 @@ interface RoomQuery {
 
 const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const rooms = app.rooms
-  if (!rooms || !app.store) throw new Error('web routes need the rooms and store plugins')
   const https = (config.baseUrl ?? '').startsWith('https:')
 
   // Scoped to this plugin: only the website's responses carry these headers.
@@ -55,8 +54,7 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   const ctx = (req: FastifyRequest): PageContext => ({ asset, baseUrl: req.baseUrl })
 
   app.get('/', async (req, reply) => {
-    const [counts, list] = await Promise.all([app.store.counts(), app.store.listRooms({ limit: 12, offset: 0 })])
-    const data = { counts, rooms: list.rooms }
+    const data = await rooms.landing()
     return wantsHtml(req) ? sendHtml(reply, landingHtml(ctx(req), data)) : sendText(req, reply, landingText(req.baseUrl, data))
   })
 
@@ -75,9 +73,7 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
 
   app.get<{ Params: { roomName: string }; Querystring: RoomQuery }>('/:roomName', async (req, reply) => {
     const ref = req.params.roomName
-    const colon = ref.indexOf(':')
-    const name = colon >= 0 ? ref.slice(0, colon) : ref
-    const given = (colon >= 0 ? ref.slice(colon + 1) : '') || req.query.password || ''
+    const { rawName: name, password: given } = splitRoomRef(ref, req.query.password)
     const browser = wantsHtml(req)
     const file = typeof req.query.file === 'string' ? req.query.file.replace(/^\/+/, '') : undefined
 
@@ -90,16 +86,15 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
         const status = given ? 403 : 401
         return browser ? sendHtml(reply, passwordHtml(ctx(req), name, Boolean(given)), status) : sendText(req, reply, protectedText(name, Boolean(given)), status)
       }
-      const norm = normalizeRoomName(name)
-      const creatable = VALID_NAME.test(norm) && !RESERVED_ROOM_NAMES.includes(norm)
+      const creatable = isCreatableRoomName(normalizeRoomName(name))
       return browser ? sendHtml(reply, notFoundHtml(ctx(req), name, creatable), 404) : sendText(req, reply, notFoundText(req.baseUrl, name, creatable), 404)
     }
 
     const password = room.passwordHash ? given : null
     // The password form submits ?password=…: land on the room's own address.
-    if (req.query.password !== undefined && colon < 0) return reply.redirect(roomPath(room.name, password), 303)
+    if (req.query.password !== undefined && !ref.includes(':')) return reply.redirect(roomPath(room.name, password), 303)
 
-    const data = await loadRoom(app, config.reposDir, room, { password, byId: isUuid(name), file: browser ? file : undefined, maxFileBytes: MAX_FILE_BYTES })
+    const data = await loadRoom(app, rooms, config.reposDir, room, { password, byId: isUuid(name), file: browser ? file : undefined, maxFileBytes: MAX_FILE_BYTES })
     return browser ? sendHtml(reply, roomHtml(ctx(req), data)) : sendText(req, reply, roomText(req.baseUrl, data))
   })
 }

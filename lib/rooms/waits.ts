@@ -1,0 +1,55 @@
+// Long-poll: an agent waits until something is unread for it, or its timeout passes.
+import { errors } from '../errors.ts'
+import type { RoomContext } from './context.ts'
+import type { Messaging } from './messaging.ts'
+import { unreadResult } from './replies.ts'
+
+export class Waits {
+  constructor(
+    private readonly ctx: RoomContext,
+    private readonly messaging: Messaging,
+  ) {}
+
+  /**
+   * Returns as soon as anything is unread (cursor moves), or empty after `timeout` seconds.
+   * Once `signal` aborts (the client left) nothing is read any more, so nothing is marked read for nobody.
+   * An agent removed meanwhile (kicked, left elsewhere) ends the wait at once with Invalid agentToken.
+   */
+  async wait(p: { agentToken: string; timeout?: number }, signal?: AbortSignal) {
+    const { agent, room } = await this.ctx.authenticate(p.agentToken)
+    const deadline = Date.now() + (p.timeout ?? 30) * 1000
+    for (;;) {
+      if (signal?.aborted) return unreadResult(room.id, [])
+      // Listen before reading, so an event committed in between is not missed.
+      const woke = this.nextEvent(room.id, deadline - Date.now(), signal)
+      const messages = await this.messaging.drainUnread(agent, undefined, true, signal)
+      if (messages.length > 0 || Date.now() >= deadline || signal?.aborted) {
+        woke.cancel()
+        return unreadResult(room.id, messages)
+      }
+      // Nothing to read is also what a removed agent sees: tell it apart before sleeping.
+      if (!(await this.ctx.store.existingAgents([agent.id])).has(agent.id)) {
+        woke.cancel()
+        throw errors.invalidToken()
+      }
+      await woke.promise
+    }
+  }
+
+  private nextEvent(roomId: string, ms: number, signal?: AbortSignal) {
+    let cancel = () => {}
+    const promise = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        unsubscribe()
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(0, ms))
+      const unsubscribe = this.ctx.events.subscribe((e) => e.roomId === roomId && done())
+      signal?.addEventListener('abort', done, { once: true })
+      cancel = done
+    })
+    return { promise, cancel }
+  }
+}
