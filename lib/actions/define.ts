@@ -1,7 +1,8 @@
+/** The shape of an action (parameters, result, per-surface hints) and the one validator of its parameters. */
 import type { Static, TObject, TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import Value from 'typebox/value'
-import { errors } from '../errors.ts'
+import { errors, type ActionError } from '../errors.ts'
 import type { Result, RoomService } from '../rooms/service.ts'
 
 export interface ToolAnnotations {
@@ -60,13 +61,24 @@ export function validateParams<P extends TObject>(def: ActionDef<P, TObject>, ra
     // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the store.
     if (typeof v === 'string' && v.includes('\u0000')) throw errors.invalid(key, 'must not contain NUL characters')
   }
-  for (const key of (def.params.required ?? []) as string[]) if (!(key in input)) throw errors.missing(key)
   const value = Value.Default(def.params, Value.Convert(def.params, input)) as Record<string, unknown>
-  const check = compile(def.params)
-  if (check.Check(value)) return value as Static<P>
-  const first = [...check.Errors(value)].find((e) => e.instancePath) ?? [...check.Errors(value)][0]
+  const problem = paramProblem(def.params, value)
+  if (problem) throw problem
+  return value as Static<P>
+}
+
+/**
+ * The first parameter of `value` that does not fit the object schema, worded as every surface words it
+ * (`text is required`, `limit must be an integer from 1 to 100`); null when all fit.
+ */
+export function paramProblem(schema: TObject, value: Record<string, unknown>): ActionError | null {
+  for (const key of (schema.required ?? []) as string[]) if (!(key in value)) return errors.missing(key)
+  const check = compile(schema)
+  if (check.Check(value)) return null
+  const all = [...check.Errors(value)]
+  const first = all.find((e) => e.instancePath) ?? all[0]
   const param = first?.instancePath.split('/')[1] ?? 'params'
-  throw errors.invalid(param, describe(def.params.properties[param] as TSchema | undefined))
+  return errors.invalid(param, describe(schema.properties?.[param] as TSchema | undefined))
 }
 
 function describe(schema: TSchema | undefined): string {

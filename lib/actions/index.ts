@@ -1,3 +1,4 @@
+/** The one table of actions (domain actions plus help), looked up by name or alias and invoked with validation. */
 import { Type } from 'typebox'
 import { errors } from '../errors.ts'
 import type { Result, RoomService } from '../rooms/service.ts'
@@ -47,4 +48,5 @@ export async function invokeAction(
 }
 
 export { documentation, docsText, type ActionDef, type CallContext }
+export { paramProblem } from './define.ts'
 export { paramDocs, type ActionDoc, type ParamDoc } from './docs.ts'

@@ -1,3 +1,4 @@
+/** One MCP tool call: session token and room filled in, the action run, unread messages and bindings handled. */
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
 import { invokeAction } from '../../lib/actions/index.ts'
@@ -5,7 +6,7 @@ import { ActionError, errors } from '../../lib/errors.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
 import type { SessionRegistry } from './registry.ts'
 import type { McpSession } from './session.ts'
-import { describeInvalid, unreadText, type McpTool } from './tools.ts'
+import { unreadText, type McpTool } from './tools.ts'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -14,7 +15,7 @@ const DRAINS = new Set(['message.unread', 'message.wait', 'message.send', 'room.
 
 const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
 
-/** Runs one tool call for a session: arguments checked against the tool's schema, then the action. */
+/** Runs one tool call for a session: the action validates the arguments (one wording with A2A) and runs. */
 export async function callTool(
   registry: SessionRegistry,
   session: McpSession,
@@ -25,7 +26,6 @@ export async function callTool(
   // Room events buffered for a session without a GET stream ride this response, ahead of the result.
   for (const n of session.takeBuffered()) await extra.sendNotification(n)
 
-  if (!tool.validate(args)) return failure(describeInvalid(tool.validate.errors))
   const { def } = tool
   const raw: Record<string, unknown> = { ...args }
   if (def.mcp.session) {

@@ -1,3 +1,4 @@
+/** The SDK server of one MCP session: tools from the action table, logging level kept in the session. */
 import { readFileSync } from 'node:fs'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
@@ -9,6 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import { callTool } from './call.ts'
 import type { SessionRegistry } from './registry.ts'
+import { schemaValidator } from './schema-validator.ts'
 import type { McpSession } from './session.ts'
 import { TOOL_LIST, toolByName } from './tools.ts'
 
@@ -18,7 +20,7 @@ const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', im
 export function createMcpServer(registry: SessionRegistry, session: McpSession, instructions: string): Server {
   const server = new Server(
     { name: 'convene', title: 'Convene', version: VERSION },
-    { capabilities: { tools: { listChanged: false }, logging: {} }, instructions },
+    { capabilities: { tools: { listChanged: false }, logging: {} }, instructions, jsonSchemaValidator: schemaValidator },
   )
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOL_LIST }))
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {

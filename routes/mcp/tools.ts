@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+/** The MCP tool list, generated from the action table: published input/output schemas and the unread block. */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import { ACTIONS, type ActionDef } from '../../lib/actions/index.ts'
 import { Messages } from '../../lib/actions/schemas.ts'
@@ -12,12 +12,14 @@ const A2A_ONLY = new Set(['agentEndpoint'])
 export interface McpTool {
   def: ActionDef
   tool: Tool
-  validate: ValidateFunction
 }
 
 const plain = (schema: unknown): JsonSchema => JSON.parse(JSON.stringify(schema)) as JsonSchema
 
-/** The action's parameters as the tool sees them: no session-held agentToken, roomId optional where it defaults. */
+/**
+ * The action's parameters as the tool publishes them: no session-held agentToken, roomId optional where it defaults.
+ * Arguments are not checked against it here: the action validates them, so MCP and A2A word a mistake alike.
+ */
 function inputSchema(def: ActionDef): JsonSchema {
   const s = plain(def.params)
   const drop = new Set(A2A_ONLY)
@@ -44,18 +46,14 @@ function outputSchema(def: ActionDef): JsonSchema {
   return s
 }
 
-const ajv = new Ajv({ strict: false, allErrors: false })
-
 function build(def: ActionDef): McpTool {
-  const input = inputSchema(def)
   return {
     def,
-    validate: ajv.compile(input),
     tool: {
       name: def.tool!,
       title: def.title,
       description: def.description,
-      inputSchema: input as Tool['inputSchema'],
+      inputSchema: inputSchema(def) as Tool['inputSchema'],
       outputSchema: outputSchema(def) as Tool['outputSchema'],
       annotations: { title: def.title, ...def.annotations },
     },
@@ -65,16 +63,6 @@ function build(def: ActionDef): McpTool {
 export const TOOLS: readonly McpTool[] = ACTIONS.filter((a) => a.tool !== null).map(build)
 export const TOOL_LIST: Tool[] = TOOLS.map((t) => t.tool)
 export const toolByName = new Map(TOOLS.map((t) => [t.tool.name, t]))
-
-/** The first ajv error, phrased like the action errors (`text is required`, `limit must be <= 100`). */
-export function describeInvalid(errs: ErrorObject[] | null | undefined): string {
-  const e = errs?.[0]
-  if (!e) return 'arguments are invalid'
-  if (e.keyword === 'required') return `${(e.params as { missingProperty: string }).missingProperty} is required`
-  const param = e.instancePath.split('/').filter(Boolean).join('.') || 'arguments'
-  if (e.keyword === 'enum') return `${param} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
-  return `${param} ${e.message ?? 'is invalid'}`
-}
 
 /** The "New messages:" block: one short line per message. */
 export function unreadText(messages: WireMessage[]): string {

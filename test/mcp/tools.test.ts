@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { startApp, uniq } from '../helpers.ts'
+import { a2a, startApp, uniq } from '../helpers.ts'
 import { connect, text } from './helpers.ts'
 
 const err = (r: { isError?: boolean; content: unknown[] }) => {
@@ -128,6 +128,28 @@ test('every tool: error paths', async (t) => {
   await a.call('updateRoom', { type: 'channel' })
   assert.equal(err(await b.call('sendMessage', { text: 'x' })), 'Error: Only admins can post in channels')
   await assert.rejects(a.client.callTool({ name: 'noSuchTool', arguments: {} }), /Unknown tool: noSuchTool/)
+})
+
+test('a bad parameter is worded the same over MCP and A2A (one validator)', async (t) => {
+  const srv = await startApp(t)
+  const c = await connect(t, srv.url)
+  const name = uniq()
+  const { data } = await a2a(srv, 'room.create', { agentName: 'alice', name })
+  await c.call('joinRoom', { roomId: name, agentName: 'bob' })
+  const cases: [string, string, Record<string, unknown>][] = [
+    ['listRooms', 'room.list', { limit: 1000 }],
+    ['listRooms', 'room.list', { offset: -1 }],
+    ['createRoom', 'room.create', { agentName: 'a', type: 'nope' }],
+    ['createRoom', 'room.create', { agentName: 'x'.repeat(65) }],
+    ['createRoom', 'room.create', {}],
+    ['waitForMessages', 'message.wait', { timeout: 61 }],
+    ['messageHistory', 'message.history', { limit: 0 }],
+  ]
+  for (const [tool, action, args] of cases) {
+    const viaA2a = (await a2a(srv, action, { ...args, agentToken: data.agentToken, roomId: data.roomId })).text
+    assert.match(viaA2a, /^Error: /, `${action} ${JSON.stringify(args)}`)
+    assert.equal(err(await c.call(tool, args)), viaA2a, `${tool} ${JSON.stringify(args)}`)
+  }
 })
 
 test('reconnecting with joinRoom and the agentToken rebinds the session', async (t) => {
