@@ -4,7 +4,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { invokeAction } from '../../lib/actions/index.ts'
 import { ActionError, errors } from '../../lib/errors.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
-import type { SessionRegistry } from './registry.ts'
+import type { McpHost } from './host.ts'
 import type { McpSession } from './session.ts'
 import { unreadText, type McpTool } from './tools.ts'
 
@@ -17,7 +17,7 @@ const failure = (message: string): CallToolResult => ({ isError: true, content: 
 
 /** Runs one tool call for a session: the action validates the arguments (one wording with A2A) and runs. */
 export async function callTool(
-  registry: SessionRegistry,
+  host: McpHost,
   session: McpSession,
   tool: McpTool,
   args: Record<string, unknown>,
@@ -37,23 +37,23 @@ export async function callTool(
   const signal = AbortSignal.any([extra.signal, session.abort.signal])
   let result: Awaited<ReturnType<typeof invokeAction>>
   try {
-    result = await invokeAction(registry.service, def.name, raw, { signal, caller: registry.addressOf(session) })
+    result = await invokeAction(host.service, def.name, raw, { signal, caller: host.addressOf(session) })
   } catch (err) {
     if (!(err instanceof ActionError)) throw err
     // The session's agent is gone (left elsewhere, kicked, room expired): forget it.
-    if (err.code === 'INVALID_TOKEN' && def.mcp.session) await registry.unbind(session)
+    if (err.code === 'INVALID_TOKEN' && def.mcp.session) await host.unbind(session)
     return failure(err.message)
   }
 
-  if (def.mcp.bind && typeof result.data.agentToken === 'string') await registry.bind(session, result.data.agentToken)
-  if (def.name === 'room.leave') await registry.unbind(session)
+  if (def.mcp.bind && typeof result.data.agentToken === 'string') await host.bind(session, result.data.agentToken)
+  if (def.name === 'room.leave') await host.unbind(session)
 
   let unread: WireMessage[] = []
   if (Array.isArray(result.data.missedMessages)) {
     // send/join already drained the agent's unread messages into missedMessages: the same list, no second read
     unread = result.data.missedMessages as WireMessage[]
   } else if (session.joined && !DRAINS.has(def.name)) {
-    unread = await registry.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! }, undefined, true, signal)
+    unread = await host.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! }, undefined, true, signal)
   }
   const content: CallToolResult['content'] = [{ type: 'text', text: `${result.text}\n${JSON.stringify(result.data)}` }]
   if (unread.length > 0) content.push({ type: 'text', text: unreadText(unread) })

@@ -9,7 +9,7 @@ import {
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 import { callTool } from './call.ts'
-import type { SessionRegistry } from './registry.ts'
+import type { McpHost } from './host.ts'
 import { schemaValidator } from './schema-validator.ts'
 import type { McpSession } from './session.ts'
 import { TOOL_LIST, toolByName } from './tools.ts'
@@ -17,7 +17,7 @@ import { TOOL_LIST, toolByName } from './tools.ts'
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
 /** The low-level SDK server for one session: tools from the action table, logging levels kept in the session. */
-export function createMcpServer(registry: SessionRegistry, session: McpSession, instructions: string): Server {
+export function createMcpServer(host: McpHost, session: McpSession, instructions: string): Server {
   const server = new Server(
     { name: 'convene', title: 'Convene', version: VERSION },
     { capabilities: { tools: { listChanged: false }, logging: {} }, instructions, jsonSchemaValidator: schemaValidator },
@@ -26,11 +26,11 @@ export function createMcpServer(registry: SessionRegistry, session: McpSession, 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const tool = toolByName.get(req.params.name)
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`)
-    return callTool(registry, session, tool, req.params.arguments ?? {}, extra)
+    return callTool(host, session, tool, req.params.arguments ?? {}, extra)
   })
   // Replaces the SDK's in-memory level map: the level is part of the persisted session.
   server.setRequestHandler(SetLevelRequestSchema, async (req) => {
-    await registry.setLevel(session, req.params.level)
+    await host.setLevel(session, req.params.level)
     return {}
   })
   return server

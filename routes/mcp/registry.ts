@@ -3,6 +3,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { EventLog, SessionEvents } from './event-log.ts'
+import type { McpHost } from './host.ts'
 import { hydrate } from './hydrate.ts'
 import { createMcpServer } from './mcp-server.ts'
 import { McpSession, roomNotification } from './session.ts'
@@ -26,7 +27,7 @@ export interface RegistryOptions {
 }
 
 /** Every MCP session of this plugin instance: creation, restore from the database, expiry, shutdown. */
-export class SessionRegistry {
+export class SessionRegistry implements McpHost {
   readonly sessions = new Map<string, McpSession>()
   private readonly restoring = new Map<string, Promise<McpSession | null>>()
   /** Sessions created here, by the client address that created them, while they are in memory. */
