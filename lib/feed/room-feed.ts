@@ -48,13 +48,6 @@ export class RoomFeed {
     return sub
   }
 
-  /** Subscribers on this instance (all rooms). */
-  get subscribers(): number {
-    let n = 0
-    for (const r of this.rooms.values()) n += r.subs.size
-    return n
-  }
-
   close(): void {
     this.off()
     this.rooms.clear()

@@ -47,8 +47,7 @@ export interface Member {
 }
 
 export class Subscription<T> implements Member {
-  /** The last seq this subscriber has been given or passed over. */
-  position: number
+  private at: number
   /** Resolves once it is live (or closed); rejects if catching up failed (it is closed then). */
   readonly ready: Promise<void>
   private live = false
@@ -58,23 +57,24 @@ export class Subscription<T> implements Member {
 
   constructor(
     private readonly store: Pick<Store, 'readAfter' | 'existingAgents'>,
-    readonly roomId: string,
+    private readonly roomId: string,
     after: number,
     private readonly reader: Reader<T>,
     roomReady: Promise<void>,
     private readonly onClose: () => void,
   ) {
-    this.position = after
+    this.at = after
     this.ready = this.catchUp(roomReady)
     this.ready.catch(() => this.close())
   }
 
-  get agentId(): string | null {
-    return this.reader.agentId
+  /** The last seq this subscriber has been given or passed over. */
+  get position(): number {
+    return this.at
   }
 
-  get isClosed(): boolean {
-    return this.closed
+  get agentId(): string | null {
+    return this.reader.agentId
   }
 
   close(): void {
@@ -94,7 +94,7 @@ export class Subscription<T> implements Member {
   /** A message read by the feed for the whole room (synchronous: live messages never wait). */
   offer(shared: Shared): void {
     const m = shared.row
-    if (this.closed || m.seq <= this.position) return
+    if (this.closed || m.seq <= this.at) return
     if (!this.live) {
       if (m.seq <= this.heldTo) return
       this.heldTo = m.seq
@@ -104,7 +104,7 @@ export class Subscription<T> implements Member {
       this.reader.held?.(item)
       return
     }
-    this.position = m.seq
+    this.at = m.seq
     if (this.wants(m)) this.reader.deliver(shared.as(this.reader.format), m.seq, true)
   }
 
@@ -122,12 +122,12 @@ export class Subscription<T> implements Member {
     const agent = me !== null ? { id: me, roomId: this.roomId } : null
     for (;;) {
       if (this.closed) return
-      const rows = await this.store.readAfter(agent, this.roomId, this.position, PAGE)
+      const rows = await this.store.readAfter(agent, this.roomId, this.at, PAGE)
       const removal = me !== null ? await removalIn(this.store, rows, [me]) : null
       for (const m of rows) {
         if (this.closed) return
         if (removal && m.seq >= removal.seq) return this.cut()
-        this.position = m.seq
+        this.at = m.seq
         if (!this.wants(m)) continue
         const wait = this.reader.deliver(this.reader.format(m), m.seq, false)
         if (wait) await wait
@@ -138,11 +138,11 @@ export class Subscription<T> implements Member {
     this.live = true
     for (const h of this.held) {
       if (this.closed) return
-      if (h.seq <= this.position) continue
-      this.position = h.seq
+      if (h.seq <= this.at) continue
+      this.at = h.seq
       this.reader.deliver(h.item, h.seq, true)
     }
-    this.position = Math.max(this.position, this.heldTo)
+    this.at = Math.max(this.at, this.heldTo)
     this.held = []
   }
 }
