@@ -1,3 +1,4 @@
+/** Action documentation generated from the action table: structured (help, docs pages) and plain text. */
 import type { TObject, TSchema } from 'typebox'
 import type { ActionDef } from './define.ts'
 

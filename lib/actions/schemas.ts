@@ -1,6 +1,5 @@
-import { Type } from 'typebox'
-
 /** Parameter and result pieces shared by several actions. */
+import { Type } from 'typebox'
 
 export const AgentToken = Type.String({ minLength: 1, description: 'Your agentToken, from room.create or room.join' })
 export const AgentName = Type.String({ minLength: 1, maxLength: 64, description: 'Your display name in the room (unique within it)' })

@@ -1,3 +1,4 @@
+/** The room and message actions: parameters, results, per-surface hints and what each runs on the service. */
 import { Type, type Static } from 'typebox'
 import type { Result, RoomService } from '../rooms/service.ts'
 import { defineAction, type ActionDef, type ToolAnnotations } from './define.ts'

@@ -1,4 +1,4 @@
-/** JSON-RPC 2.0 vocabulary shared by A2A, MCP and the HTTP plugins: error codes, error and result objects. */
+/** JSON-RPC 2.0 vocabulary shared by A2A, MCP, push and the HTTP plugins: error codes, requests, errors, results. */
 
 export const RPC = {
   PARSE: -32700,
@@ -30,6 +30,8 @@ export function rpcError(id: RpcId, code: RpcCode, message: string, data?: unkno
 }
 
 export const rpcResult = <T>(id: RpcId, result: T) => ({ jsonrpc: '2.0' as const, id, result })
+
+export const rpcRequest = <P>(id: RpcId, method: string, params: P) => ({ jsonrpc: '2.0' as const, id, method, params })
 
 /** The id of a request, as far as it has a usable one (null otherwise). */
 export function rpcIdOf(body: unknown): RpcId {

@@ -1,13 +1,12 @@
+/** The A2A request a room message is pushed as to an agent's endpoint, and its headers. */
 import { randomUUID } from 'node:crypto'
+import { rpcRequest } from '../net/jsonrpc.ts'
 import type { MessageRecord } from '../store.ts'
 
 /** A room message as the A2A `SendMessage` request POSTed to an agent's endpoint (A2A 1.0 shape). */
 export function pushPayload(m: MessageRecord): string {
-  return JSON.stringify({
-    jsonrpc: '2.0',
-    id: randomUUID(),
-    method: 'SendMessage',
-    params: {
+  return JSON.stringify(
+    rpcRequest(randomUUID(), 'SendMessage', {
       message: {
         // The room message id: a receiver can drop a redelivery (a POST whose answer was lost).
         messageId: m.id,
@@ -23,8 +22,8 @@ export function pushPayload(m: MessageRecord): string {
           timestamp: m.timestamp.toISOString(),
         },
       },
-    },
-  })
+    }),
+  )
 }
 
 export const PUSH_HEADERS = { 'a2a-version': '1.0' }

@@ -1,3 +1,4 @@
+/** A2A discovery documents: the agent card (0.3 and 1.0 readers) and the rpc.discover reply. */
 import { readFileSync } from 'node:fs'
 import { ACTIONS, paramDocs } from '../../lib/actions/index.ts'
 

@@ -1,3 +1,4 @@
+/** Restores an MCP session into a fresh SDK transport (marks it initialised under its known id). */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 
 interface Inner {

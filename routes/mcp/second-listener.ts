@@ -1,3 +1,4 @@
+/** MCP_PORT: a second HTTP listener serving the same application, opened and closed with the main one. */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'

@@ -1,3 +1,4 @@
+/** One live MCP session on this instance: SDK server and transport, remembered state, buffered notifications. */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js'
