@@ -136,7 +136,8 @@ export async function latency(url: string, readers: number, messages: number) {
 }
 
 export async function run(opts: { databaseUrl?: string; calls?: number; sessions?: number; readers?: number; messages?: number } = {}) {
-  const srv = await startServer({ databaseUrl: opts.databaseUrl })
+  // 164 sessions from one address stand for many clients: lift the per-address cap (100 by default).
+  const srv = await startServer({ databaseUrl: opts.databaseUrl, env: { MAX_MCP_SESSIONS_PER_IP: '0' } })
   try {
     const sessions = opts.sessions ?? 64
     const perSec = await throughput(srv.url, sessions, opts.calls ?? 5000, 32)
