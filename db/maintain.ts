@@ -1,4 +1,5 @@
-import type { Sql } from './sql.ts'
+/** The embedded store's stand-in for autovacuum, which PGlite never runs. */
+import type { Sql } from './database.ts'
 
 /**
  * The embedded store's autovacuum: PGlite runs PostgreSQL in single-user mode, where no autovacuum worker

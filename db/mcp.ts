@@ -1,5 +1,32 @@
-import type { McpSessionRow, McpStore } from '../lib/store.ts'
-import type { Row, Sql } from './sql.ts'
+/** MCP persistence, kept out of the domain's Store: sessions (mcp_sessions) and the GET streams' event log (mcp_events). */
+import type { Row, Sql } from './database.ts'
+
+/** An MCP session as stored: found by a digest of its id; the agent token sealed under a key from the id. */
+export interface McpSessionRow {
+  key: string
+  tokenBox: string | null
+  agentId: string | null
+  roomId: string | null
+  logLevel: string
+  usesStream: boolean
+  notifyAfter: number
+}
+
+/** MCP sessions and their GET streams' event log, so sessions survive restarts and move between instances. */
+export interface McpStore {
+  insertSession(row: McpSessionRow, now: Date): Promise<void>
+  saveSession(row: McpSessionRow, now: Date): Promise<void>
+  /** The session if seen after `idleCutoff`, with the room seq of its last logged event. */
+  loadSession(key: string, idleCutoff: Date): Promise<(McpSessionRow & { lastEventSeq: number | null }) | null>
+  touchSessions(keys: string[], now: Date): Promise<void>
+  deleteSession(key: string): Promise<void>
+  /** Forgets sessions idle since before the cutoff, and events older than it. */
+  expireSessions(idleCutoff: Date): Promise<void>
+  /** Appends events; returns their ids (monotonic) in the order given. */
+  appendEvents(events: { key: string; seq: number | null; message: string; createdAt: Date }[]): Promise<string[]>
+  /** A session's events after `afterId`, oldest first. */
+  eventsAfter(key: string, afterId: bigint, limit: number): Promise<{ id: string; message: string }[]>
+}
 
 const COLS = 'token_box, agent_id, room_id, log_level, uses_stream, notify_after'
 const values = (r: McpSessionRow) => [r.tokenBox, r.agentId, r.roomId, r.logLevel, r.usesStream, r.notifyAfter]
@@ -15,7 +42,7 @@ const toRow = (key: string, r: Row): McpSessionRow & { lastEventSeq: number | nu
   lastEventSeq: r.last_event_seq === null || r.last_event_seq === undefined ? null : Number(r.last_event_seq),
 })
 
-/** MCP sessions (mcp_sessions) and the GET streams' event log (mcp_events). */
+/** The McpStore on SQL. */
 export function mcpStore(db: Sql): McpStore {
   return {
     async insertSession(row, now) {

@@ -1,5 +1,6 @@
+/** Schema migrations: applies the pending db/migrations/*.sql files in order. */
 import { readdir, readFile } from 'node:fs/promises'
-import type { Sql } from './sql.ts'
+import type { Sql } from './database.ts'
 
 const DIR = new URL('./migrations/', import.meta.url)
 const LOCK = 'convene:migrations'

@@ -1,3 +1,4 @@
+/** PostgreSQL connections: one-connection clients, each statement sent to the least busy one. */
 import postgres from 'postgres'
 import { Fifo } from '../lib/mutex.ts'
 

@@ -1,5 +1,6 @@
+/** A2A push progress (leases and delivery cursors) in the agents table. */
 import type { PushClaim, PushStore } from '../lib/store.ts'
-import type { Sql } from './sql.ts'
+import type { Sql } from './database.ts'
 
 /** Due work: an agent with an endpoint, behind its room, not leased, not backing off. */
 const DUE = `a.endpoint IS NOT NULL

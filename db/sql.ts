@@ -1,34 +1,12 @@
+/** Opens the database: PostgreSQL through our pool when given a URL, else embedded PGlite in the data dir. */
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
-import type { PubSub } from '../lib/events-pg.ts'
 import { Gate } from '../lib/mutex.ts'
+import type { Database, Row, Sql } from './database.ts'
 import { maintain } from './maintain.ts'
 import { PgliteSession } from './pglite.ts'
 import { PgPool } from './pool.ts'
-
-export type Row = Record<string, unknown>
-
-/** The little SQL surface the store is written against; both drivers provide it. */
-export interface Sql {
-  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>
-  begin<T>(fn: (tx: Sql) => Promise<T>): Promise<T>
-  /** Runs a script of several statements (migrations). */
-  exec(text: string): Promise<void>
-}
-
-export interface Database extends Sql {
-  readonly kind: 'postgres' | 'pglite'
-  /** Runs fn holding a session-level advisory lock on its own connection. */
-  withAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T>
-  close(): Promise<void>
-  /** Statements and locks waiting for a connection (always 0 on the embedded store, which queues inside). */
-  waiting(): number
-  /** Vacuums and analyzes what needs it, where no autovacuum runs (the embedded store); returns what it did. */
-  maintain?(): Promise<string[]>
-  /** LISTEN/NOTIFY between instances; absent on the embedded store. */
-  readonly pubsub?: PubSub
-}
 
 export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
   return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.dataDir)

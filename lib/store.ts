@@ -113,39 +113,11 @@ export interface PushStore {
   releasePushes(owner: string): Promise<void>
 }
 
-/** An MCP session as stored: found by a digest of its id; the agent token sealed under a key from the id. */
-export interface McpSessionRow {
-  key: string
-  tokenBox: string | null
-  agentId: string | null
-  roomId: string | null
-  logLevel: string
-  usesStream: boolean
-  notifyAfter: number
-}
-
-/** MCP sessions and their GET streams' event log, so sessions survive restarts and move between instances. */
-export interface McpStore {
-  insertSession(row: McpSessionRow, now: Date): Promise<void>
-  saveSession(row: McpSessionRow, now: Date): Promise<void>
-  /** The session if seen after `idleCutoff`, with the room seq of its last logged event. */
-  loadSession(key: string, idleCutoff: Date): Promise<(McpSessionRow & { lastEventSeq: number | null }) | null>
-  touchSessions(keys: string[], now: Date): Promise<void>
-  deleteSession(key: string): Promise<void>
-  /** Forgets sessions idle since before the cutoff, and events older than it. */
-  expireSessions(idleCutoff: Date): Promise<void>
-  /** Appends events; returns their ids (monotonic) in the order given. */
-  appendEvents(events: { key: string; seq: number | null; message: string; createdAt: Date }[]): Promise<string[]>
-  /** A session's events after `afterId`, oldest first. */
-  eventsAfter(key: string, afterId: bigint, limit: number): Promise<{ id: string; message: string }[]>
-}
-
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
 export interface Store extends PushStore {
   readonly kind: 'postgres' | 'pglite'
-  readonly mcp: McpStore
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */
   createRoom(room: NewRoom, creator: NewAgent, notice: Notice, sameNameIds: string[], now: Date): Promise<Posted>

@@ -1,7 +1,10 @@
+/** Opens and migrates the database, decorates the stores on it, and runs the embedded store's maintenance. */
 import fp from 'fastify-plugin'
+import type { Database } from '../db/database.ts'
+import { mcpStore, type McpStore } from '../db/mcp.ts'
 import { migrate } from '../db/migrate.ts'
-import { openDatabase, type Database } from '../db/sql.ts'
-import { SqlStore } from '../db/store.ts'
+import { openDatabase } from '../db/sql.ts'
+import { sqlStore } from '../db/store.ts'
 import type { Config } from '../lib/config.ts'
 import type { Store } from '../lib/store.ts'
 
@@ -9,6 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The storage layer the room service uses. */
     store: Store
+    /** MCP sessions and their event log (protocol data, apart from the domain's store). */
+    mcpStore: McpStore
     /** The raw database, for infrastructure that needs driver features (LISTEN/NOTIFY). */
     db: Database
   }
@@ -28,7 +33,8 @@ export default fp<{ config: Config }>(
       throw e
     }
     app.decorate('db', db)
-    app.decorate('store', new SqlStore(db))
+    app.decorate('store', sqlStore(db))
+    app.decorate('mcpStore', mcpStore(db))
     let maintenance: NodeJS.Timeout | undefined
     let running: Promise<unknown> | null = null
     if (db.maintain) {

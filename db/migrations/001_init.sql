@@ -1,3 +1,4 @@
+-- The schema: rooms, their agents and their messages.
 CREATE TABLE rooms (
   id            uuid PRIMARY KEY,
   name          text NOT NULL,

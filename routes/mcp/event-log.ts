@@ -1,6 +1,8 @@
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
-import type { McpStore } from '../../lib/store.ts'
+import type { FastifyInstance } from 'fastify'
+
+type McpStore = FastifyInstance['mcpStore']
 
 /** The transport's name for the standalone GET stream. */
 export const GET_STREAM = '_GET_stream'

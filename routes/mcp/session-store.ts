@@ -1,5 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
-import type { McpSessionRow, McpStore } from '../../lib/store.ts'
+import type { FastifyInstance } from 'fastify'
+
+type McpStore = FastifyInstance['mcpStore']
+type McpSessionRow = Parameters<McpStore['insertSession']>[0]
 
 /** What a session remembers across restarts and instances. */
 export interface SessionState {

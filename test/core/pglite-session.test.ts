@@ -64,7 +64,7 @@ test('embedded transactions: commit, roll back on a throw, and nothing from outs
   await assert.rejects(failing, /changed my mind/)
   assert.deepEqual(await outside, [{ id: 5 }])
   assert.deepEqual(await sql.query('SELECT id FROM t ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 5 }])
-  let leaked: import('../../db/sql.ts').Sql | undefined
+  let leaked: import('../../db/database.ts').Sql | undefined
   await sql.begin(async (tx) => void (leaked = tx))
   await assert.rejects(leaked!.query('SELECT 1'), /transaction already ended/)
 })

@@ -1,0 +1,45 @@
+/** Table rows to domain records: the column lists each read selects, their mappers, the visibility clause. */
+import type { AgentRecord, MessageRecord, RoomRecord } from '../lib/store.ts'
+import type { Row } from './database.ts'
+
+export const ROOM_COLS = 'id, name, password_hash, description, type, created_at, last_activity, last_seq'
+export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at'
+export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at'
+/** A message is visible to agent $1: broadcast, or a DM it sent or received. */
+export const VISIBLE = '(m.recipient_id IS NULL OR m.recipient_id = $1 OR m.sender_id = $1)'
+
+export const toRoom = (r: Row): RoomRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  passwordHash: (r.password_hash as string | null) ?? null,
+  description: r.description as string,
+  type: r.type as RoomRecord['type'],
+  createdAt: r.created_at as Date,
+  lastActivity: r.last_activity as Date,
+  lastSeq: Number(r.last_seq),
+})
+
+export const toAgent = (r: Row): AgentRecord => ({
+  id: r.id as string,
+  roomId: r.room_id as string,
+  name: r.name as string,
+  tokenHash: r.token_hash as string,
+  role: r.role as AgentRecord['role'],
+  endpoint: (r.endpoint as string | null) ?? null,
+  cursor: Number(r.cursor),
+  joinedAt: r.joined_at as Date,
+})
+
+export const toMessage = (r: Row): MessageRecord => ({
+  id: r.id as string,
+  seq: Number(r.seq),
+  roomId: r.room_id as string,
+  from: r.sender as string,
+  fromId: (r.sender_id as string | null) ?? null,
+  to: (r.recipient as string | null) ?? null,
+  toId: (r.recipient_id as string | null) ?? null,
+  body: r.body as string,
+  timestamp: r.created_at as Date,
+})
+
+export const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23505'
