@@ -1,16 +1,27 @@
+/** SSE routes: an agent's live stream of its room and the web page's spectator stream, with their limits and sweep. */
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
+import { ErrorReply } from '../../lib/net/http-error.ts'
 import { refersTo } from '../../lib/rooms/refs.ts'
 import { SseStream } from './stream.ts'
 
-interface StreamQuery {
-  agentToken?: string
-  lastEventId?: string
-  password?: string
-}
+/** Query parameters are optional strings: a missing or empty one gets the route's own 401, not a validation 400. */
+const StreamQuery = Type.Object({
+  agentToken: Type.Optional(Type.String()),
+  /** Resume point for clients that cannot send the Last-Event-ID header. */
+  lastEventId: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
+})
+/** The stream itself is hijacked; only refusals go through the serializer. */
+const refusals = { '4xx': ErrorReply, '5xx': ErrorReply }
+const agentStream = { params: Type.Object({ roomId: Type.String() }), querystring: StreamQuery, response: refusals }
+const spectatorStream = { params: Type.Object({ room: Type.String() }), querystring: StreamQuery, response: refusals }
 
 /** The CommonJS export itself is the fastify-plugin wrapped plugin (its `fastifySSE` named export is not). */
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
@@ -21,9 +32,9 @@ const fail = (reply: FastifyReply, status: number, error: string, message: strin
  * SSE: an agent's stream of the room (`/api/messages/:roomId/sse`) and the read-only spectator stream of public
  * messages for the web page (`/api/rooms/:room/stream`). `id:` is the seq; Last-Event-ID resumes.
  */
-const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { config }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const service = app.rooms
-  if (!service) throw new Error('sse routes need the rooms plugin')
   // Strings pass through as they are (pings' empty data); heartbeats are our pings, sent by each stream.
   await app.register(sse, { heartbeatInterval: 0, serializer: (d) => (typeof d === 'string' ? d : JSON.stringify(d)) })
 
@@ -49,9 +60,8 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     for (const s of open) s.end()
   })
 
-  async function stream(req: FastifyRequest, reply: FastifyReply, roomId: string, agentId: string | null, latest: number) {
-    const q = req.query as StreamQuery
-    const resume = lastEventId(reply.sse.lastEventId ?? q.lastEventId)
+  async function stream(req: FastifyRequest, reply: FastifyReply, roomId: string, agentId: string | null, latest: number, queryResume?: string) {
+    const resume = lastEventId(reply.sse.lastEventId ?? queryResume)
     reply.sse.keepAlive()
     reply.hijack()
     reply.sse.sendHeaders(200)
@@ -74,9 +84,9 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     }
   }
 
-  app.get<{ Params: { roomId: string }; Querystring: StreamQuery }>(
+  app.get(
     '/api/messages/:roomId/sse',
-    { sse: { kind: 'only', heartbeat: false } },
+    { schema: agentStream, sse: { kind: 'only', heartbeat: false } },
     async (req, reply) => {
       const token = req.query.agentToken || bearer(req.headers.authorization)
       if (!token) return fail(reply, 401, 'MISSING_PARAMETER', 'agentToken is required')
@@ -91,13 +101,13 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       if (max > 0 && [...open].filter((s) => s.agentId === authed.agent.id).length >= max) {
         return fail(reply, 429, 'RATE_LIMITED', `Too many open streams for this agent: at most ${max} (per instance)`)
       }
-      await stream(req, reply, authed.room.id, authed.agent.id, authed.room.lastSeq)
+      await stream(req, reply, authed.room.id, authed.agent.id, authed.room.lastSeq, req.query.lastEventId)
     },
   )
 
-  app.get<{ Params: { room: string }; Querystring: StreamQuery }>(
+  app.get(
     '/api/rooms/:room/stream',
-    { sse: { kind: 'only', heartbeat: false } },
+    { schema: spectatorStream, sse: { kind: 'only', heartbeat: false } },
     async (req, reply) => {
       // Spectators need no credentials, so their streams are counted per client address instead.
       const address = clientAddress(req.ip)
@@ -111,7 +121,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       const password = req.query.password || (typeof header === 'string' ? header : undefined)
       try {
         const room = await service.resolveRoom(req.params.room, password)
-        await stream(req, reply, room.id, null, room.lastSeq)
+        await stream(req, reply, room.id, null, room.lastSeq, req.query.lastEventId)
       } catch (e) {
         if (!(e instanceof ActionError)) throw e
         if (e.code === 'ROOM_NOT_FOUND') return fail(reply, 404, e.code, e.message)
@@ -137,4 +147,4 @@ function lastEventId(v: string | null | undefined): number | null {
   return Number(v.trim())
 }
 
-export default sseRoutes
+export default fp(sseRoutes, { name: 'routes-sse', dependencies: ['rooms', 'metrics'], encapsulate: true })

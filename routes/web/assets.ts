@@ -1,11 +1,20 @@
+/** The website's static files (routes/web/static), served from memory with content-hash URLs. */
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
 
 const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml',
+}
+
+const staticFile = {
+  params: Type.Object({ file: Type.String() }),
+  /** `v`: the content hash pages link; any other value (or a repeated one) just revalidates. */
+  querystring: Type.Object({ v: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])) }),
 }
 
 interface Asset {
@@ -30,7 +39,7 @@ export function registerAssets(app: FastifyInstance): (file: string) => string {
     assets.set(name, { body, type: TYPES[ext], etag: `"${version}"`, version })
   }
 
-  app.get<{ Params: { file: string }; Querystring: { v?: string } }>('/static/:file', async (req, reply) => {
+  app.withTypeProvider<TypeBoxTypeProvider>().get('/static/:file', { schema: staticFile }, async (req, reply) => {
     const a = assets.get(req.params.file)
     if (!a) return reply.status(404).type('text/plain; charset=utf-8').send('Not found\n')
     const immutable = req.query.v === a.version

@@ -1,6 +1,9 @@
-// The website: landing page, docs generated from the action table, and live room pages.
+/** The website: landing page, docs generated from the action table, and live room pages. */
 import helmet from '@fastify/helmet'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { isUuid } from '../../lib/ids.ts'
@@ -19,12 +22,18 @@ import { notFoundText, protectedText, roomText } from './room-text.ts'
 /** Files above this size are not shown in the viewer. */
 export const MAX_FILE_BYTES = 256 * 1024
 
-interface RoomQuery {
-  password?: string
-  file?: string
+const roomPage = {
+  params: Type.Object({ roomName: Type.String() }),
+  querystring: Type.Object({
+    /** From the password form; an empty one asks again. */
+    password: Type.Optional(Type.String()),
+    /** A repeated `file` is ignored, as a non-string one always was. */
+    file: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+  }),
 }
 
-const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+const webRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { config }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const rooms = app.rooms
   const https = (config.baseUrl ?? '').startsWith('https:')
 
@@ -71,7 +80,7 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     reply.type('text/plain; charset=utf-8').header('Cache-Control', 'public, max-age=86400').send('User-agent: *\nAllow: /$\nAllow: /docs\nDisallow: /\n'),
   )
 
-  app.get<{ Params: { roomName: string }; Querystring: RoomQuery }>('/:roomName', async (req, reply) => {
+  app.get('/:roomName', { schema: roomPage }, async (req, reply) => {
     const ref = req.params.roomName
     const { rawName: name, password: given } = splitRoomRef(ref, req.query.password)
     const browser = wantsHtml(req)
@@ -99,4 +108,4 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   })
 }
 
-export default webRoutes
+export default fp(webRoutes, { name: 'routes-web', dependencies: ['http', 'rooms'], encapsulate: true })
