@@ -1,46 +1,23 @@
 // Validates and indexes a received pack: trailer, object count, size and delta-depth limits, connectivity.
 // Memory stays bounded however much the pack inflates to: objects inflate into reused buffers, delta trees resolve
-// depth-first one child at a time, leaf blobs are hashed without being built, and ancestors that still have
-// children wait in a spill file once they exceed a few MB. Work yields to the event loop every few MB.
-import { createHash, randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+// depth-first one child at a time (delta-trees.ts), leaf blobs are hashed without being built, and ancestors that
+// still have children wait in a spill file once they exceed a few MB. Work yields to the event loop every few MB.
+import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { applyDelta, DeltaError, deltaSizes, streamDelta } from './delta.ts'
-import { Inflater, InflateError } from './inflate.ts'
+import { deltaSizes } from './delta.ts'
+import { InflateError } from './bit-input.ts'
+import { ENTRY_COST, isDelta, resolveDeltas } from './delta-trees.ts'
+import { Inflater } from './inflate.ts'
 import { referencedIds } from './objects.ts'
 import type { ObjectStore } from './odb.ts'
-import { BufferPool, SpillFile } from './pack-scratch.ts'
+import { BufferPool } from './pack-scratch.ts'
 import type { IndexEntry } from './pack-index.ts'
 import type { PackSource } from './pack-source.ts'
-import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, OBJ_TREE, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
+import { OBJ_BLOB, OBJ_REF_DELTA, OBJ_TREE, TYPE_NAMES, readEntryHeader } from './pack-format.ts'
 import type { ObjectType } from './pack-format.ts'
-
-export class PackError extends Error {}
-
-export interface PackLimits {
-  /** Largest single object, inflated (a small pack gets less, see packBudget). */
-  maxObjectSize: number
-  /** Sum of all inflated objects and deltas in one pack (a small pack gets less, see packBudget). */
-  maxInflated: number
-  maxDeltaDepth: number
-  /** The room's repository quota in bytes, when it has one: the inflated budget is at most QUOTA_RATIO times it. */
-  quotaBytes?: number
-}
-
-export const DEFAULT_LIMITS: PackLimits = { maxObjectSize: 256 * 2 ** 20, maxInflated: 2 * 2 ** 30, maxDeltaDepth: 1000 }
+import { DEFAULT_LIMITS, PackError, packBudget, type PackLimits } from './pack-limits.ts'
 
 const MiB = 2 ** 20
-// Per object: at most 16 times the pack, at least 8 MiB. A file that large compresses less than 16:1 in practice
-// (text 3-10:1), while a few KB can no longer claim hundreds of MB.
-const OBJECT_RATIO = 16
-const MIN_OBJECT_LIMIT = 8 * MiB
-// In all: at most 1024 times the pack (zlib's own ceiling is about 1032:1; only deltas go beyond), at least 512 MiB
-// so that many versions of one compressible file still fit, at most 64 times the room's quota.
-const INFLATE_RATIO = 1024
-const MIN_INFLATED = 512 * MiB
-const QUOTA_RATIO = 64
-/** Ancestors kept in memory while their other children resolve; beyond this they go to the spill file. */
-const KEEP_BYTES = 8 * MiB
 /** Free buffers kept for reuse. */
 const POOL_BYTES = 24 * MiB
 /** Work (bytes inflated, copied or hashed) between two yields to the event loop. */
@@ -48,16 +25,6 @@ const SLICE = MiB
 /** Output inflated between two yields (the inflater is slow until the JIT has warmed it up). */
 const INFLATE_SLICE = 256 * 1024
 const READ = 4 * MiB
-/** What handling one entry costs beside its bytes, in the same unit: a yield every thousand small objects. */
-const ENTRY_COST = 4096
-
-/** The per-object and total inflated limits for a pack of `packBytes`. */
-export function packBudget(packBytes: number, limits: PackLimits): { object: number; inflated: number } {
-  const object = Math.min(limits.maxObjectSize, Math.max(MIN_OBJECT_LIMIT, packBytes * OBJECT_RATIO))
-  let inflated = Math.min(limits.maxInflated, Math.max(MIN_INFLATED, packBytes * INFLATE_RATIO))
-  if (limits.quotaBytes !== undefined && limits.quotaBytes > 0) inflated = Math.min(inflated, limits.quotaBytes * QUOTA_RATIO)
-  return { object, inflated }
-}
 
 export interface IndexedPack {
   entries: IndexEntry[]
@@ -67,19 +34,6 @@ export interface IndexedPack {
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
-const isDelta = (type: number) => type === OBJ_OFS_DELTA || type === OBJ_REF_DELTA
-
-/** An object whose children are being resolved: its data in memory, or at `at` in the spill file. */
-interface Frame {
-  i: number
-  data: Buffer | null
-  at: number
-  len: number
-  depth: number
-  kids: number[]
-  /** Counted in the bytes of ancestors kept in memory. */
-  kept: boolean
-}
 
 export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackLimits = DEFAULT_LIMITS): Promise<IndexedPack> {
   const head = src.read(0, 12)
@@ -226,119 +180,10 @@ export async function indexPack(src: PackSource, odb: ObjectStore, limits: PackL
   pos[n] = p
   if (p !== bodyEnd) throw new PackError('pack has more data than its object count')
 
-  // Children: ofs-deltas by base entry, ref-deltas sorted by base id.
-  const kidStart = new Int32Array(n + 1)
-  for (let i = 0; i < n; i++) if (ofsBase[i] >= 0) kidStart[ofsBase[i] + 1]++
-  for (let i = 0; i < n; i++) kidStart[i + 1] += kidStart[i]
-  const kidList = new Int32Array(kidStart[n])
-  const fill = kidStart.slice(0, n)
-  for (let i = 0; i < n; i++) if (ofsBase[i] >= 0) kidList[fill[ofsBase[i]]++] = i
-  const byBase = (a: number, b: number) => refBase.compare(refBase, 20 * b, 20 * b + 20, 20 * a, 20 * a + 20)
-  refs.sort(byBase)
-  /** The ref-deltas whose base is `oid`. */
-  const refKids = (oid: Buffer): number[] => {
-    const out: number[] = []
-    let lo = 0
-    let hi = refs.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (refBase.compare(oid, 0, 20, 20 * refs[mid], 20 * refs[mid] + 20) < 0) lo = mid + 1
-      else hi = mid
-    }
-    for (let k = lo; k < refs.length && refBase.compare(oid, 0, 20, 20 * refs[k], 20 * refs[k] + 20) === 0; k++) out.push(refs[k])
-    return out
-  }
-  const kidsOf = (i: number): number[] => [...refKids(oids.subarray(20 * i, 20 * i + 20)), ...kidList.subarray(kidStart[i], kidStart[i + 1])]
-
-  // Pass 2: resolve each delta tree depth-first, one child at a time.
-  const spill = new SpillFile(join(src.dir ?? odb.packDir, `tmp_spill_${randomBytes(8).toString('hex')}`))
-  const scratch = Buffer.allocUnsafeSlow(64 * 1024)
-  const resolved = new Uint8Array(n)
-  let kept = 0
-  const resolveTree = async (root: number, data: Buffer, kids: number[]) => {
-    const type = types[root]
-    const stack: Frame[] = [{ i: root, data, at: -1, len: data.length, depth: 0, kids, kept: false }]
-    const drop = (f: Frame) => {
-      if (f.data) pool.give(f.data)
-      f.data = null
-      if (f.at >= 0) spill.truncate(f.at)
-    }
-    while (stack.length) {
-      const top = stack[stack.length - 1]
-      const c = top.kids.pop()
-      if (c === undefined) {
-        drop(top)
-        stack.pop()
-        const under = stack[stack.length - 1]
-        if (under?.kept) {
-          kept -= under.len
-          under.kept = false
-        }
-        continue
-      }
-      if (top.depth + 1 > limits.maxDeltaDepth) throw new PackError('delta chain too deep')
-      if (!top.data) {
-        top.data = pool.take(top.len)
-        spill.read(top.at, top.data)
-      }
-      const base = top.data
-      const delta = pool.take(size[c])
-      let out: Buffer | null = null
-      try {
-        await inflateInto(c, delta)
-        let oid: Buffer | null = null
-        if (type === OBJ_BLOB && kidStart[c + 1] === kidStart[c]) {
-          // A blob nothing is known to build on: hashed from the base and the delta, never built.
-          const hash = hasher(type, result[c])
-          streamDelta(base, delta, budget.object, scratch, (piece) => hash.update(piece))
-          oid = hash.digest()
-        }
-        if (!oid || refKids(oid).length) {
-          out = pool.take(result[c])
-          applyDelta(base, delta, budget.object, out)
-          oid ??= hasher(type, out.length).update(out).digest()
-        }
-        found(c, type, oid, type === OBJ_BLOB ? null : out)
-      } catch (err) {
-        if (out) pool.give(out)
-        throw err instanceof DeltaError ? new PackError(err.message) : err
-      } finally {
-        pool.give(delta)
-      }
-      resolved[c] = 1
-      await pace(ENTRY_COST + size[c] + result[c])
-      const next = out ? kidsOf(c) : []
-      if (!next.length) {
-        if (out) pool.give(out)
-        continue
-      }
-      if (!top.kids.length) {
-        // The last child: its parent is no longer needed.
-        drop(top)
-        stack.pop()
-      } else if (top.at < 0 && kept + top.len <= KEEP_BYTES) {
-        kept += top.len
-        top.kept = true
-      } else {
-        if (top.at < 0) top.at = spill.push(top.data!)
-        pool.give(top.data!)
-        top.data = null
-      }
-      stack.push({ i: c, data: out, at: -1, len: out!.length, depth: top.depth + 1, kids: next, kept: false })
-    }
-  }
-  try {
-    for (let r = 0; r < n; r++) {
-      if (isDelta(kind[r])) continue
-      const kids = kidsOf(r)
-      if (!kids.length) continue
-      const data = pool.take(size[r])
-      await inflateInto(r, data)
-      await resolveTree(r, data, kids)
-    }
-  } finally {
-    spill.close()
-  }
+  const resolved = await resolveDeltas(
+    { n, kind, size, result, ofsBase, refBase, refs, oids, types },
+    { pool, dir: src.dir ?? odb.packDir, maxDeltaDepth: limits.maxDeltaDepth, maxObject: budget.object, inflateInto, hasher, found, pace },
+  )
 
   for (let i = 0; i < n; i++) {
     if (!isDelta(kind[i]) || resolved[i]) continue

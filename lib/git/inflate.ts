@@ -1,68 +1,13 @@
 // zlib streams (RFC 1950/1951) inflated into buffers the caller owns: no allocation per object (memory stays flat
 // however much a pack inflates to), and the exact compressed length, which a pack entry does not record.
+import { BitInput, EMPTY, InflateError } from './bit-input.ts'
+import { DIST_BASE, DIST_EXTRA, DynamicTables, FIXED_DIST, FIXED_LIT, LEN_BASE, LEN_EXTRA } from './huffman.ts'
 import type { PackSource } from './pack-source.ts'
 
-export class InflateError extends Error {}
-
-const CHUNK = 64 * 1024
 /** Output of the streaming mode: the 32 KiB history deflate may copy from, plus room to emit large pieces. */
 const SLIDE = 256 * 1024
 const HISTORY = 32 * 1024
-const EMPTY = Buffer.alloc(0)
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-const LEN_BASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258)
-const LEN_EXTRA = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0)
-const DIST_BASE = Uint16Array.of(1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577)
-const DIST_EXTRA = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13)
-const CL_ORDER = Uint8Array.of(16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15)
-
-const count = new Uint16Array(16)
-const next = new Uint16Array(16)
-
-/**
- * Fills a lookup table indexed by the next `max` input bits (entries: symbol << 4 | code length, 0 = invalid) and
- * returns `max`, 0 when no symbol has a code. Like zlib, only a single one-bit code may leave the code incomplete.
- */
-function build(lens: Uint8Array, from: number, n: number, table: Uint16Array, mustBeComplete: boolean): number {
-  count.fill(0)
-  for (let i = 0; i < n; i++) count[lens[from + i]]++
-  count[0] = 0
-  let max = 15
-  while (max > 0 && !count[max]) max--
-  if (!max) return 0
-  let left = 1
-  for (let len = 1; len <= 15; len++) {
-    left = (left << 1) - count[len]
-    if (left < 0) throw new InflateError('invalid deflate code lengths')
-  }
-  if (left > 0 && (mustBeComplete || max !== 1)) throw new InflateError('incomplete deflate code')
-  next[1] = 0
-  for (let len = 1; len < 15; len++) next[len + 1] = (next[len] + count[len]) << 1
-  const size = 1 << max
-  table.fill(0, 0, size)
-  for (let sym = 0; sym < n; sym++) {
-    const len = lens[from + sym]
-    if (!len) continue
-    let code = next[len]++
-    let rev = 0
-    for (let i = 0; i < len; i++) {
-      rev = (rev << 1) | (code & 1)
-      code >>= 1
-    }
-    for (let i = rev; i < size; i += 1 << len) table[i] = (sym << 4) | len
-  }
-  return max
-}
-
-const FIXED_LIT = new Uint16Array(1 << 9)
-const FIXED_DIST = new Uint16Array(1 << 5)
-{
-  const l = new Uint8Array(288)
-  l.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288)
-  build(l, 0, 288, FIXED_LIT, true)
-  build(new Uint8Array(32).fill(5), 0, 32, FIXED_DIST, true)
-}
 
 export function adler32(adler: number, buf: Buffer, start: number, end: number): number {
   let a = adler & 0xffff
@@ -82,21 +27,9 @@ export function adler32(adler: number, buf: Buffer, start: number, end: number):
 export type Sink = (piece: Buffer) => void
 
 /** One inflater, reused: its tables and sliding buffer are allocated once. Not reentrant. */
-export class Inflater {
-  private lit = new Uint16Array(1 << 15)
-  private dist = new Uint16Array(1 << 15)
-  private cl = new Uint16Array(1 << 7)
-  private lens = new Uint8Array(286 + 30)
+export class Inflater extends BitInput {
+  private tables = new DynamicTables()
   private slide: Buffer | null = null
-
-  private src: PackSource | null = null
-  private inb: Buffer = EMPTY
-  private ibase = 0
-  private ip = 0
-  private limit = 0
-  private pad = 0
-  private bb = 0
-  private bc = 0
 
   /** Inflates the stream at `pos` (ending by `limit`) into exactly `out`; returns its compressed length. */
   into(src: PackSource, pos: number, limit: number, out: Buffer): number {
@@ -132,76 +65,6 @@ export class Inflater {
     }
   }
 
-  private fetch(): void {
-    this.ibase += this.inb.length
-    const len = Math.min(CHUNK, this.limit - this.ibase)
-    this.inb = len > 0 ? this.src!.read(this.ibase, len) : EMPTY
-    this.ip = 0
-  }
-
-  /** Ensures `n` (at most 24) bits in the bit buffer; past the input, zero bytes that the end check refuses. */
-  private need(n: number): void {
-    while (this.bc < n) {
-      if (this.ip >= this.inb.length) this.fetch()
-      let b = 0
-      if (this.ip < this.inb.length) b = this.inb[this.ip++]
-      else if (++this.pad > 8) throw new InflateError('truncated deflate stream')
-      this.bb |= b << this.bc
-      this.bc += 8
-    }
-  }
-
-  private bits(n: number): number {
-    if (!n) return 0
-    this.need(n)
-    const v = this.bb & ((1 << n) - 1)
-    this.bb >>>= n
-    this.bc -= n
-    return v
-  }
-
-  private decode(table: Uint16Array, max: number): number {
-    this.need(max)
-    const e = max ? table[this.bb & ((1 << max) - 1)] : 0
-    if (!e) throw new InflateError('invalid deflate code')
-    const len = e & 15
-    this.bb >>>= len
-    this.bc -= len
-    return e >> 4
-  }
-
-  /** Reads a dynamic block's code lengths into the tables; returns [literal bits, distance bits]. */
-  private dynamic(): [number, number] {
-    const nlen = this.bits(5) + 257
-    const ndist = this.bits(5) + 1
-    const ncode = this.bits(4) + 4
-    if (nlen > 286 || ndist > 30) throw new InflateError('too many deflate length or distance symbols')
-    const lens = this.lens
-    lens.fill(0, 0, 19)
-    for (let i = 0; i < ncode; i++) lens[CL_ORDER[i]] = this.bits(3)
-    const clBits = build(lens, 0, 19, this.cl, true)
-    let i = 0
-    while (i < nlen + ndist) {
-      const sym = this.decode(this.cl, clBits)
-      if (sym < 16) {
-        lens[i++] = sym
-        continue
-      }
-      let len = 0
-      let rep: number
-      if (sym === 16) {
-        if (!i) throw new InflateError('deflate repeat with no previous length')
-        len = lens[i - 1]
-        rep = 3 + this.bits(2)
-      } else rep = sym === 17 ? 3 + this.bits(3) : 11 + this.bits(7)
-      if (i + rep > nlen + ndist) throw new InflateError('too many deflate code lengths')
-      lens.fill(len, i, i + rep)
-      i += rep
-    }
-    if (!lens[256]) throw new InflateError('deflate code without end-of-block')
-    return [build(lens, 0, nlen, this.lit, false), build(lens, nlen, ndist, this.dist, false)]
-  }
-
   // Output state of the current run (streaming mode: `out` is the sliding buffer).
   private out: Buffer = EMPTY
   private size = 0
@@ -234,15 +97,8 @@ export class Inflater {
   }
 
   private begin(src: PackSource, pos: number, limit: number, out: Buffer, size: number, sink: Sink | null): void {
-    this.src = src
-    this.limit = limit
+    this.open(src, pos, limit)
     this.start = pos
-    this.inb = EMPTY
-    this.ibase = pos
-    this.ip = 0
-    this.pad = 0
-    this.bb = 0
-    this.bc = 0
     this.out = out
     this.size = size
     this.sink = sink
@@ -308,9 +164,9 @@ export class Inflater {
             continue
           }
           if (type === 2) {
-            ;[this.lb, this.db] = this.dynamic()
-            this.lt = this.lit
-            this.dt = this.dist
+            ;[this.lb, this.db] = this.tables.read(this)
+            this.lt = this.tables.lit
+            this.dt = this.tables.dist
           } else if (type === 1) {
             this.lt = FIXED_LIT
             this.lb = 9
