@@ -1,5 +1,5 @@
 /** The SQL surface the stores are written against, which both drivers (PostgreSQL, embedded PGlite) provide. */
-import type { PubSub } from '../lib/events-pg.ts'
+import type { PubSub } from '../lib/events/pg.ts'
 
 export type Row = Record<string, unknown>
 

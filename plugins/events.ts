@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
-import { LocalBus, type EventBus } from '../lib/events.ts'
-import { PgBus } from '../lib/events-pg.ts'
+import type { EventBus } from '../lib/events/bus.ts'
+import { LocalBus } from '../lib/events/local.ts'
+import { PgBus } from '../lib/events/pg.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

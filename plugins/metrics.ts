@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config } from '../lib/config.ts'
-import type { PgBus } from '../lib/events-pg.ts'
+import type { PgBus } from '../lib/events/pg.ts'
 
 /** Live sizes that the owning plugins report when scraped. */
 type Sizes = { sseStreams?: () => number; mcpSessions?: () => number; dbWaiting?: () => number; busPeers?: () => number }

@@ -1,5 +1,5 @@
 // This instance's live feed of room messages, shared by SSE, MCP notifications and the web page's live view.
-import type { EventBus, RoomEvent } from '../events.ts'
+import type { EventBus, RoomEvent } from '../events/bus.ts'
 import { removalIn } from '../rooms/removal.ts'
 import type { Store } from '../store.ts'
 import { PAGE, Shared, Subscription, type Member, type Reader } from './subscription.ts'

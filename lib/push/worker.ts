@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { EventBus } from '../events.ts'
+import type { EventBus } from '../events/bus.ts'
 import { removalIn } from '../rooms/removal.ts'
 import type { MessageRecord, PushClaim, Store } from '../store.ts'
 import { pushPayload } from './payload.ts'

@@ -1,6 +1,6 @@
 // What every part of the room service shares: storage, bus, clock, limits, and the steps they all take.
 import { errors } from '../errors.ts'
-import type { EventBus } from '../events.ts'
+import type { EventBus } from '../events/bus.ts'
 import { hashToken, newId } from '../ids.ts'
 import { endpointProblem } from '../net/address.ts'
 import type { AgentRecord, Posted, RoomRecord, Store } from '../store.ts'

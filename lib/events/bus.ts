@@ -1,3 +1,5 @@
+// The room event bus's contract: what an event is and what every bus (in-process, PostgreSQL) offers.
+
 /** A room event: something was committed at `seq` in `roomId`. Subscribers read what they may see from the store. */
 export interface RoomEvent {
   roomId: string
@@ -17,32 +19,4 @@ export interface EventBus {
   /** Declares interest in a room known up to `seq`, so a reconnect catch-up covers it even before its first event. */
   watch?(roomId: string, seq: number): void
   close(): Promise<void>
-}
-
-/** One process: events go straight to listeners. */
-export class LocalBus implements EventBus {
-  protected readonly listeners = new Set<Listener>()
-
-  async publish(event: RoomEvent): Promise<void> {
-    this.emit(event)
-  }
-
-  protected emit(event: RoomEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event)
-      } catch {
-        // one broken listener must not starve the others
-      }
-    }
-  }
-
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-
-  async close(): Promise<void> {
-    this.listeners.clear()
-  }
 }

@@ -1,5 +1,7 @@
+// The PostgreSQL event bus: LISTEN/NOTIFY between instances sharing one database, with a resync from the store.
 import { randomUUID } from 'node:crypto'
-import { LocalBus, type RoomEvent } from './events.ts'
+import type { RoomEvent } from './bus.ts'
+import { LocalBus } from './local.ts'
 
 /** PostgreSQL LISTEN/NOTIFY as the bus needs it. */
 export interface PubSub {
