@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { Config, Protocol } from './lib/config.ts'
-import { loggerOptions } from './lib/log.ts'
+import { loggerOptions } from './plugins/log.ts'
 import dbPlugin from './plugins/db.ts'
 import eventsPlugin from './plugins/events.ts'
 import healthPlugin from './plugins/health.ts'

@@ -1,6 +1,6 @@
 /** The embedded driver: PGlite spoken to over its wire protocol, statements kept prepared, one caller at a time. */
 import { type PGlite, protocol, types } from '@electric-sql/pglite'
-import { Gate } from '../lib/mutex.ts'
+import { Gate } from './mutex.ts'
 import type { Row, Sql } from './database.ts'
 
 type Message = { name: string } & Record<string, unknown>

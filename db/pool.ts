@@ -1,6 +1,6 @@
 /** PostgreSQL connections: one-connection clients, each statement sent to the least busy one. */
 import postgres from 'postgres'
-import { Fifo } from '../lib/mutex.ts'
+import { Fifo } from './mutex.ts'
 
 interface Conn {
   readonly sql: postgres.Sql

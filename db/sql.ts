@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
-import { Gate } from '../lib/mutex.ts'
+import { Gate } from './mutex.ts'
 import type { Database, Row, Sql } from './database.ts'
 import { maintain } from './maintain.ts'
 import { PgliteSession } from './pglite.ts'

@@ -1,5 +1,5 @@
 /** The room service's `Store` on SQL: the room, membership, message and push queries over one database. */
-import { KeyedMutex } from '../lib/mutex.ts'
+import { KeyedMutex } from './mutex.ts'
 import type { Store } from '../lib/store.ts'
 import { agentQueries } from './agents.ts'
 import type { Database } from './database.ts'

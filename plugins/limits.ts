@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { clientAddress } from '../lib/net/client-address.ts'
 import { RPC, rpcError } from '../lib/net/jsonrpc.ts'
-import { RecentSet } from '../lib/recent-set.ts'
+import { RecentSet } from './recent-set.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

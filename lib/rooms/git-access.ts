@@ -1,6 +1,6 @@
 // Who may clone and push a room's repository: the room password, or an agent's name and agentToken.
 import { hashToken, isUuid } from '../ids.ts'
-import { verifyPassword } from '../password.ts'
+import { verifyPassword } from './password.ts'
 import type { RoomContext } from './context.ts'
 import { normalizeRoomName } from './names.ts'
 

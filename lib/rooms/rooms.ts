@@ -1,7 +1,7 @@
 // Rooms themselves: creating, finding by reference, describing, listing and updating them.
 import { errors } from '../errors.ts'
 import { hashToken, newId, newToken } from '../ids.ts'
-import { hashPassword, verifyPassword } from '../password.ts'
+import { hashPassword, verifyPassword } from './password.ts'
 import { RoomNameRaceError, type RoomRecord, type RoomType } from '../store.ts'
 import { notice, type RoomContext } from './context.ts'
 import { checkAgentName, checkRoomName, normalizeRoomName } from './names.ts'

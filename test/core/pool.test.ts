@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Gate } from '../../lib/mutex.ts'
+import { Gate } from '../../db/mutex.ts'
 import { PgPool } from '../../db/pool.ts'
 import { a2a, createRoom, DATABASE_URL, startApp } from '../helpers.ts'
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { buildApp } from '../../app.ts'
-import { loggerOptions } from '../../lib/log.ts'
+import { loggerOptions } from '../../plugins/log.ts'
 import { a2a, createRoom, DATABASE_URL, rpc, startApp, testConfig } from '../helpers.ts'
 
 test('healthz is always up; readyz is ready once started and 503 once shutdown begins', async (t) => {

@@ -5,7 +5,7 @@ import net from 'node:net'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { buildApp } from '../../app.ts'
-import { loggerOptions, redactUrl } from '../../lib/log.ts'
+import { loggerOptions, redactUrl } from '../../plugins/log.ts'
 import { git, gitHome } from '../git/helpers.ts'
 import { createRoom, tempDir, testConfig, uniq } from '../helpers.ts'
 
