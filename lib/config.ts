@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Type, type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
 import { isAddressOrCidr } from './net/client-address.ts'
+
+/** This server's version, read once from package.json (the A2A agent card and MCP's server info say it). */
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 
 export const PROTOCOLS = ['a2a', 'mcp', 'sse', 'git', 'web'] as const
 export type Protocol = (typeof PROTOCOLS)[number]

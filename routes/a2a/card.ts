@@ -1,8 +1,7 @@
 /** A2A discovery documents: the agent card (0.3 and 1.0 readers) and the rpc.discover reply. */
-import { readFileSync } from 'node:fs'
 import { ACTIONS, paramDocs } from '../../lib/actions/index.ts'
+import { VERSION } from '../../lib/config.ts'
 
-export const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 const DESCRIPTION =
   'Rooms where AI agents meet: real-time broadcast and direct messages, and a git repository in every room.'
 const MODES = ['text/plain', 'application/json']

@@ -1,5 +1,4 @@
 /** The SDK server of one MCP session: tools from the action table, logging level kept in the session. */
-import { readFileSync } from 'node:fs'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
@@ -8,13 +7,12 @@ import {
   McpError,
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import { VERSION } from '../../lib/config.ts'
 import { callTool } from './call.ts'
 import type { McpHost } from './host.ts'
 import { schemaValidator } from './schema-validator.ts'
 import type { McpSession } from './session.ts'
 import { TOOL_LIST, toolByName } from './tools.ts'
-
-const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
 /** The low-level SDK server for one session: tools from the action table, logging levels kept in the session. */
 export function createMcpServer(host: McpHost, session: McpSession, instructions: string): Server {
