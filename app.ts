@@ -1,3 +1,4 @@
+/** Builds the server: infrastructure plugins in dependency order, then one route plugin per enabled protocol. */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { Config, Protocol } from './lib/config.ts'
 import { loggerOptions } from './plugins/log.ts'
@@ -22,7 +23,7 @@ export interface AppOptions {
   clock?: () => Date
 }
 
-/** One encapsulated plugin per protocol, registered only when enabled. */
+/** One encapsulated plugin per protocol, registered only when enabled; each names the plugins it needs (fastify-plugin). */
 const ROUTES: Partial<Record<Protocol, FastifyPluginAsync<{ config: Config }>>> = {
   a2a: a2aRoutes,
   mcp: mcpRoutes,

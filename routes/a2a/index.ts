@@ -1,5 +1,6 @@
 /** A2A JSON-RPC routes: POST /a2a dispatches SendMessage to the action table; GET /a2a and the agent cards describe it. */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { docsText, findAction, invokeAction, ACTIONS } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { ActionError, isStoreUnavailable } from '../../lib/errors.ts'
@@ -13,7 +14,6 @@ const SEND_METHODS = new Set(['SendMessage', 'message/send'])
 
 const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
-  if (!service) throw new Error('a2a routes need the rooms plugin')
   const unavailable = new WeakSet<FastifyRequest>()
 
   // Every body is parsed here, whatever its content type, so that malformed JSON gets a JSON-RPC parse error, not
@@ -131,4 +131,5 @@ function chargeOf(payload: unknown) {
   return { agentToken: typeof token === 'string' ? token : undefined, calls: Array.isArray(payload) ? payload.length : 1 }
 }
 
-export default a2a
+// Not a dependency: the limits plugin (without it, the rpcCharge set above goes unread).
+export default fp(a2a, { name: 'routes-a2a', dependencies: ['http', 'rooms'], encapsulate: true })

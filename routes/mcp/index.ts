@@ -1,5 +1,6 @@
 /** MCP over Streamable HTTP at /mcp: session lookup and limits, JSON-RPC errors, then the SDK transport. */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { ACTIONS, docsText } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { isStoreUnavailable } from '../../lib/errors.ts'
@@ -27,7 +28,6 @@ const isInitialize = (body: unknown): boolean =>
 /** MCP over Streamable HTTP at /mcp: one SDK server + transport per session, sessions kept in the database. */
 const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
-  if (!service) throw new Error('mcp routes need the rooms plugin')
   const registry = new SessionRegistry({
     service,
     mcpStore: app.mcpStore,
@@ -116,4 +116,5 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', bodyLimit: config.bodyLimitBytes, preValidation: countCalls, handler: handle })
 }
 
-export default mcp
+// Not a dependency: the limits plugin (clientIds is probed; without it, rpcCharge goes unread).
+export default fp(mcp, { name: 'routes-mcp', dependencies: ['db', 'rooms', 'metrics'], encapsulate: true })
