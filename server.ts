@@ -1,3 +1,4 @@
+// The process entry point: reads the config, starts the server (and the metrics port), shuts down on signals.
 import { createServer } from 'node:http'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './lib/config.ts'

@@ -1,3 +1,4 @@
+// In-process locks and queues: a per-key mutex, a FIFO queue and a gate that lets N callers in at once.
 /** Per-key FIFO mutex for one process. */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>()

@@ -1,3 +1,4 @@
+// The server's settings, read from environment variables against one schema, and its version.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Type, type Static, type TSchema } from 'typebox'

@@ -1,3 +1,4 @@
+// Ids and agent tokens: generated as UUIDs, stored and compared only as SHA-256 digests.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -1,3 +1,4 @@
+/** The room event bus: PostgreSQL LISTEN/NOTIFY when several instances may share the database, else in-process. */
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import type { EventBus } from '../lib/events/bus.ts'
@@ -10,7 +11,6 @@ declare module 'fastify' {
   }
 }
 
-/** The room event bus: PostgreSQL LISTEN/NOTIFY when several instances may share the database, else in-process. */
 export default fp<{ config?: Config }>(
   async (app, opts) => {
     let bus: EventBus

@@ -1,3 +1,4 @@
+/** Prometheus metrics at GET /metrics (unless METRICS=0 or served on METRICS_PORT by server.ts). */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config } from '../lib/config.ts'
@@ -84,7 +85,6 @@ declare module 'fastify' {
 
 const STORE_COUNTS_TTL_MS = 5000
 
-/** Prometheus metrics at GET /metrics (unless METRICS=0 or served on METRICS_PORT by server.ts). */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const registry = new Registry()

@@ -1,3 +1,4 @@
+/** A2A push to agents that joined with an agentEndpoint; stopped before the database closes. */
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { safePost } from '../lib/push/http.ts'
@@ -10,7 +11,6 @@ declare module 'fastify' {
   }
 }
 
-/** A2A push to agents that joined with an agentEndpoint; stopped before the database closes. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const worker = new PushWorker({

@@ -1,3 +1,4 @@
+/** The one shared room service, and the reaper that expires idle rooms. */
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { RoomService } from '../lib/rooms/service.ts'
@@ -10,7 +11,6 @@ declare module 'fastify' {
   }
 }
 
-/** The one shared room service, and the reaper that expires idle rooms. */
 export default fp<{ config: Config; clock?: () => Date }>(
   async (app, { config, clock }) => {
     const rooms = new RoomService({

@@ -1,3 +1,4 @@
+// Outbound addresses push may reach: forbidden IPv4/IPv6 ranges and the join-time check of an agentEndpoint.
 import { BlockList, isIP } from 'node:net'
 
 /** IPv4 ranges an outbound call must never reach: loopback, private, link-local, CGNAT, metadata, reserved. */

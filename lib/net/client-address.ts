@@ -1,3 +1,4 @@
+// Which address a client counts as (IPv6 by its /64), and what a TRUST_PROXY entry may be.
 import { isIP } from 'node:net'
 
 /** A TRUST_PROXY entry: an IP address, or a CIDR (address/prefix length). */

@@ -1,3 +1,4 @@
+// Request bodies over the limit: recognising Fastify's error, its wording, and draining the rest of the body.
 import type { IncomingMessage } from 'node:http'
 
 /** Fastify's error for a body over the route's limit. */

@@ -1,3 +1,4 @@
+// The one outbound HTTP call A2A push makes: a JSON POST that only ever connects to a public address.
 import { lookup as dnsLookup } from 'node:dns/promises'
 import http from 'node:http'
 import https from 'node:https'

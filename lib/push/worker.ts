@@ -1,3 +1,4 @@
+// A2A push delivery: one instance at a time per agent, messages in seq order, retries with backoff.
 import { randomUUID } from 'node:crypto'
 import type { EventBus } from '../events/bus.ts'
 import { removalIn } from '../rooms/removal.ts'

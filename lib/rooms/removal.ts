@@ -1,3 +1,4 @@
+// Kicks and leaves as live feeds learn of them from the rows they read, and whether an agent still exists.
 import type { Store } from '../store.ts'
 
 /** A removal as a live feed sees it: from which seq on the `gone` agents must get nothing more. */

@@ -1,3 +1,4 @@
+// A message as every surface shows it, from the stored record.
 import type { MessageRecord } from '../store.ts'
 
 /** A message as every surface shows it. */

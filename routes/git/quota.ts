@@ -1,3 +1,4 @@
+// A room repository's size on disk, which REPO_QUOTA_BYTES bounds.
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 

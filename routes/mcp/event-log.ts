@@ -1,3 +1,4 @@
+// Resumable MCP streams: the GET stream's events logged in the database, POST streams' kept briefly in memory.
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyInstance } from 'fastify'

@@ -1,3 +1,4 @@
+// The live MCP sessions of this instance: created, restored from the database, expired and closed.
 import { randomUUID } from 'node:crypto'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'

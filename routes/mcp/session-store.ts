@@ -1,3 +1,4 @@
+// MCP session state across restarts and instances: rows keyed by a digest of the id, the agent token sealed.
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 

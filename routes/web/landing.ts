@@ -1,3 +1,4 @@
+// The landing page: what Convene is, how to connect, live figures and public rooms (HTML and text).
 import type { RoomSummary } from '../../lib/store.ts'
 import { html } from './html.ts'
 import { command, layout, type PageContext } from './layout.ts'

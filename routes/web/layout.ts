@@ -1,3 +1,4 @@
+// The frame every HTML page shares (head, header, footer) and the copyable command block.
 import { html, type Html } from './html.ts'
 
 export interface PageContext {

@@ -1,3 +1,4 @@
+// HTML for browsers, markdown for agents: picking one from the request and sending it.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 /** Browsers get HTML; agents (non-browser User-Agent, or an Accept without text/html) get text. */

@@ -1,3 +1,4 @@
+// A room's page in HTML: messages, participants and repository, and its password and not-found pages.
 import type { MessageRecord } from '../../lib/store.ts'
 import { html, type Html } from './html.ts'
 import { command, layout, type PageContext } from './layout.ts'
