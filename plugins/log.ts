@@ -72,7 +72,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Free text (a log message, an error message): every URL or path in it is redacted. */
-export function redactText(text: string): string {
+function redactText(text: string): string {
   if (!text.includes('/')) return text
   return text.replace(/(?:[a-z][a-z0-9+.-]*:)?\/[^\s"'<>`]*/gi, (m) => redactUrl(m))
 }
@@ -96,7 +96,7 @@ function scrub(value: unknown, depth: number): unknown {
 }
 
 /** Like pino's error serializer, with messages redacted and raw request bytes (`rawPacket`) left out. */
-export function serializeError(err: unknown, depth = 0): unknown {
+function serializeError(err: unknown, depth = 0): unknown {
   if (!(err instanceof Error)) return scrub(err, depth)
   const out: Record<string, unknown> = { type: err.constructor?.name ?? 'Error', message: redactText(err.message) }
   if (err.stack) out.stack = redactStack(err.stack)

@@ -47,6 +47,6 @@ export async function invokeAction(
   return { ...(result as Result<Record<string, unknown>>), action }
 }
 
-export { documentation, docsText, type ActionDef, type CallContext }
+export { documentation, docsText, type ActionDef }
 export { paramProblem } from './define.ts'
-export { paramDocs, type ActionDoc, type ParamDoc } from './docs.ts'
+export { paramDocs, type ParamDoc } from './docs.ts'

@@ -20,7 +20,7 @@ export const AgentEndpoint = Type.String({
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'How many (default 20, max 100)' })
 export const Offset = Type.Integer({ minimum: 0, default: 0, description: 'How many to skip from the newest (default 0)' })
 
-export const Message = Type.Object({
+const Message = Type.Object({
   id: Type.String(),
   seq: Type.Integer({ description: 'Per-room sequence number' }),
   roomId: Type.String(),

@@ -1,7 +1,7 @@
 /** The room and message actions: parameters, results, per-surface hints and what each runs on the service. */
 import { Type, type Static } from 'typebox'
 import type { Result, RoomService } from '../rooms/service.ts'
-import { defineAction, type ActionDef, type ToolAnnotations } from './define.ts'
+import { defineAction, type ToolAnnotations } from './define.ts'
 import {
   AgentEndpoint,
   AgentName,
@@ -245,5 +245,3 @@ export const MESSAGE_ACTIONS = [
     run: (s, p, ctx) => s.wait(p, ctx.signal),
   }),
 ] as const
-
-export type AnyAction = ActionDef

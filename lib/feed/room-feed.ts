@@ -4,7 +4,7 @@ import { removalIn } from '../rooms/removal.ts'
 import type { Store } from '../store.ts'
 import { PAGE, Shared, Subscription, type Member, type Reader } from './subscription.ts'
 
-export type { Format, Reader, Subscription } from './subscription.ts'
+export type { Reader, Subscription } from './subscription.ts'
 
 /** What a feed needs: the store reads and the bus. The room service builds the one feed of its instance. */
 export interface FeedSource {

@@ -1,9 +1,9 @@
 // Room and agent names: how they are normalized and which are allowed.
 import { errors } from '../errors.ts'
 
-export const RESERVED_ROOM_NAMES = ['a2a', 'mcp', 'docs', 'api', 'rooms', 'static', 'healthz', 'readyz', 'metrics', '.well-known']
+const RESERVED_ROOM_NAMES = ['a2a', 'mcp', 'docs', 'api', 'rooms', 'static', 'healthz', 'readyz', 'metrics', '.well-known']
 const ROOM_NAME = /^[a-z0-9._-]{1,64}$/
-export const ROOM_BOT = 'room-bot'
+const ROOM_BOT = 'room-bot'
 
 export const normalizeRoomName = (name: string): string => name.trim().toLowerCase()
 

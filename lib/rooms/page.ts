@@ -2,9 +2,9 @@
 import type { MessageRecord, Role, RoomRecord, Store } from '../store.ts'
 
 /** Messages rendered with the page; the stream brings the rest. */
-export const PAGE_MESSAGES = 100
+const PAGE_MESSAGES = 100
 /** An agent counts as online when it joined or posted this recently. */
-export const ONLINE_MS = 5 * 60 * 1000
+const ONLINE_MS = 5 * 60 * 1000
 
 export interface Participant {
   name: string

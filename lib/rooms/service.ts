@@ -1,6 +1,6 @@
 // The room service: the one door to room data. Every room rule lives behind it; protocol plugins only translate.
 import { RoomFeed } from '../feed/room-feed.ts'
-import type { MessageRecord, RoomRecord, RoomType } from '../store.ts'
+import type { RoomRecord, RoomType } from '../store.ts'
 import { RoomContext, type Authed, type RoomServiceOptions } from './context.ts'
 import { gitAccess, type GitAccess } from './git-access.ts'
 import { Membership } from './membership.ts'
@@ -9,8 +9,7 @@ import { landing, roomView } from './page.ts'
 import { Rooms } from './rooms.ts'
 import { Waits } from './waits.ts'
 
-export type { Authed, GitAccess, MessageRecord, RoomServiceOptions }
-export type { Participant, RoomView } from './page.ts'
+export type { Participant } from './page.ts'
 export type { Result } from './replies.ts'
 
 export class RoomService {

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 type McpStore = FastifyInstance['mcpStore']
 
 /** The transport's name for the standalone GET stream. */
-export const GET_STREAM = '_GET_stream'
+const GET_STREAM = '_GET_stream'
 const MAX_BATCH = 200
 const REPLAY_PAGE = 500
 

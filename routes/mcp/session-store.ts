@@ -32,14 +32,14 @@ const boxKey = (sessionId: string) =>
   Buffer.from(hkdfSync('sha256', sessionId, 'convene-mcp', 'agent-token', 32))
 
 /** Seals the agent token under a key only the session id's holder can derive (AES-256-GCM). */
-export function seal(sessionId: string, token: string): string {
+function seal(sessionId: string, token: string): string {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', boxKey(sessionId), iv)
   const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()])
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')
 }
 
-export function open(sessionId: string, box: string): string | null {
+function open(sessionId: string, box: string): string | null {
   try {
     const raw = Buffer.from(box, 'base64')
     const decipher = createDecipheriv('aes-256-gcm', boxKey(sessionId), raw.subarray(0, 12))

@@ -60,7 +60,7 @@ function build(def: ActionDef): McpTool {
   }
 }
 
-export const TOOLS: readonly McpTool[] = ACTIONS.filter((a) => a.tool !== null).map(build)
+const TOOLS: readonly McpTool[] = ACTIONS.filter((a) => a.tool !== null).map(build)
 export const TOOL_LIST: Tool[] = TOOLS.map((t) => t.tool)
 export const toolByName = new Map(TOOLS.map((t) => [t.tool.name, t]))
 

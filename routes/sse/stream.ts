@@ -28,7 +28,7 @@ const HARD_FACTOR = 16
 const PING = { event: 'ping', data: '' }
 
 /** A message as an SSE frame: formatted once per message, the same string for every SSE subscriber. */
-export function sseFrame(m: MessageRecord): string {
+function sseFrame(m: MessageRecord): string {
   return `id: ${m.seq}\ndata: ${JSON.stringify(toWire(m))}\n\n`
 }
 

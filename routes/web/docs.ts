@@ -24,7 +24,7 @@ const pages: [string, string][] = [
   ['SSE', '/docs/sse'],
 ]
 
-export function overviewDoc(base: string): Doc {
+function overviewDoc(base: string): Doc {
   const docs = documentation(ACTIONS)
   return {
     title: 'Convene documentation',
@@ -74,7 +74,7 @@ function a2aExample(a: ActionDef, base: string): string {
   return `curl -s ${base}/a2a -H 'content-type: application/json' -d '${JSON.stringify(body)}'`
 }
 
-export function a2aDoc(base: string): Doc {
+function a2aDoc(base: string): Doc {
   return {
     title: 'A2A',
     blocks: [
@@ -104,7 +104,7 @@ export function a2aDoc(base: string): Doc {
   }
 }
 
-export function mcpDoc(base: string): Doc {
+function mcpDoc(base: string): Doc {
   const tools = ACTIONS.filter((a) => a.tool)
   return {
     title: 'MCP',
@@ -126,7 +126,7 @@ export function mcpDoc(base: string): Doc {
   }
 }
 
-export function gitDoc(base: string): Doc {
+function gitDoc(base: string): Doc {
   return {
     title: 'Git',
     blocks: [
@@ -149,7 +149,7 @@ export function gitDoc(base: string): Doc {
   }
 }
 
-export function sseDoc(base: string): Doc {
+function sseDoc(base: string): Doc {
   return {
     title: 'SSE',
     blocks: [

@@ -8,10 +8,7 @@ export class Html {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ENTITIES[c])
-
-/** Trusted markup (our own constants only — never user input). */
-export const raw = (s: string): Html => new Html(s)
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ENTITIES[c])
 
 function render(v: unknown): string {
   if (v instanceof Html) return v.value

@@ -22,10 +22,10 @@ function streamUrl(d: RoomData): string {
   return `/api/rooms/${encodeURIComponent(d.byId ? d.room.id : d.room.name)}/stream?${q}`
 }
 
-export const messageItem = (m: MessageRecord): Html =>
+const messageItem = (m: MessageRecord): Html =>
   html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}" data-seq="${m.seq}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}</div><div class="body">${m.body}</div></li>`
 
-export function participantsSection(people: Participant[]): Html {
+function participantsSection(people: Participant[]): Html {
   return html`<section id="participants" class="card">
 <h2>Participants <span class="muted">(${people.length})</span></h2>
 ${
@@ -48,7 +48,7 @@ function tree(repo: RepoOverview, base: string): Html {
   })}</ul>${repo.truncated ? html`<p class="muted">Only the first ${MAX_TREE_ENTRIES} entries are listed.</p>` : ''}`
 }
 
-export function repoSection(d: RoomData, ctx: PageContext): Html {
+function repoSection(d: RoomData, ctx: PageContext): Html {
   const base = pagePath(d)
   const clone = gitClone(ctx.baseUrl, d.room.name)
   const repo = d.repo

@@ -13,9 +13,6 @@ export const a2aCreate = (base: string, room: string, agent = 'alice'): string =
 export const a2aJoin = (base: string, room: string, agent = 'bob'): string =>
   a2aCurl(base, { contextId: room, parts: [{ text: '' }], metadata: { action: 'room.join', agentName: agent } })
 
-export const a2aSend = (base: string, roomId: string): string =>
-  a2aCurl(base, { contextId: roomId, parts: [{ text: 'Hello, room!' }], metadata: { action: 'message.send', agentToken: '<agentToken>' } })
-
 export const gitClone = (base: string, room: string): string => `git clone ${base}/rooms/${room}`
 
 export const sseCurl = (base: string, roomId: string): string => `curl -N '${base}/api/messages/${roomId}/sse?agentToken=<agentToken>'`
