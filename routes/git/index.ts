@@ -1,7 +1,10 @@
 // Git Smart HTTP: /rooms/:name/info/refs, /git-upload-pack, /git-receive-pack (see lib/git).
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
 import type { Config } from '../../lib/config.ts'
 import {
   advertiseV0,
@@ -27,18 +30,20 @@ const SERVICES: Service[] = ['git-upload-pack', 'git-receive-pack']
 const REQUEST_TYPES = SERVICES.map((s) => `application/x-${s}-request`)
 const UPLOAD_REQUEST_LIMIT = 64 * 2 ** 20
 
-interface Params {
-  name: string
-}
+/** `:name` is a room reference (name, name:password or id); git's answers are its own text, so no reply schemas. */
+const RoomParams = Type.Object({ name: Type.String() })
+/** Any other `service` (none, a repeated one) is refused by the route itself, in git's words. */
+const infoRefs = { params: RoomParams, querystring: Type.Object({ service: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])) }) }
+const packRequest = { params: RoomParams }
 
 /** `Git-Protocol: version=2` (colon-separated key=value list). */
 const wantsV2 = (req: FastifyRequest) => String(req.headers['git-protocol'] ?? '').split(':').includes('version=2')
 
-const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { config }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const metrics = app.metrics
   const rooms = app.rooms
   const store = app.store
-  if (!rooms || !store) throw new Error('git routes need the rooms and store plugins')
   const repoDir = (roomId: string) => path.join(config.reposDir, `${roomId}.git`)
   const prunes = schedulePrunes(app, config.gitPruneGraceSeconds, repoDir)
 
@@ -56,13 +61,13 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     reply.header('WWW-Authenticate', 'Basic realm="Convene"').code(401).type('text/plain').send(`${text}\n`)
 
   /** Resolves the room and the agent behind the credentials; on failure answers 404/401/403 and returns null. */
-  async function access(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<{ roomId: string; pusher: Pusher | null } | null> {
-    const res = await rooms.gitAccess(roomRef(req.params.name), basicCredentials(req.headers.authorization))
+  async function access(name: string, req: FastifyRequest, reply: FastifyReply): Promise<{ roomId: string; pusher: Pusher | null } | null> {
+    const res = await rooms.gitAccess(roomRef(name), basicCredentials(req.headers.authorization))
     if (res.ok) return { roomId: res.roomId, pusher: res.agent }
     if (res.reason === 'auth-required') challenge(reply, 'Authentication required')
     else if (res.reason === 'forbidden') reply.code(403).type('text/plain').send('Invalid room password\n')
     else if (res.reason === 'bad-token') reply.code(403).type('text/plain').send('Invalid agent name or token\n')
-    else reply.code(404).type('text/plain').send(`Room not found: ${roomRef(req.params.name)}\n`)
+    else reply.code(404).type('text/plain').send(`Room not found: ${roomRef(name)}\n`)
     return null
   }
 
@@ -95,10 +100,10 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
     return reply.send(Readable.from(rest(), { objectMode: false }))
   }
 
-  app.get<{ Params: Params; Querystring: { service?: string } }>('/rooms/:name/info/refs', async (req, reply) => {
+  app.get('/rooms/:name/info/refs', { schema: infoRefs }, async (req, reply) => {
     const service = req.query.service as Service
     if (!SERVICES.includes(service)) return reply.code(403).type('text/plain').send('Only the smart HTTP protocol is supported\n')
-    const granted = await access(req, reply)
+    const granted = await access(req.params.name, req, reply)
     if (!granted) return reply
     const roomId = granted.roomId
     const v2 = service === 'git-upload-pack' && wantsV2(req)
@@ -114,11 +119,11 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   })
 
   const post = (service: Service, run: (repo: Repo, body: Readable, req: FastifyRequest, roomId: string, pusher: Pusher | null) => AsyncGenerator<Buffer>) =>
-    app.post<{ Params: Params }>(`/rooms/:name/${service}`, async (req, reply) => {
+    app.post(`/rooms/:name/${service}`, { schema: packRequest }, async (req, reply) => {
       if (!String(req.headers['content-type'] ?? '').startsWith(`application/x-${service}-request`)) {
         return reply.code(415).type('text/plain').send(`Expected application/x-${service}-request\n`)
       }
-      const granted = await access(req, reply)
+      const granted = await access(req.params.name, req, reply)
       if (!granted) return reply
       const { roomId, pusher } = granted
       // Fetch requests are want/have lists: they never need the push limit.
@@ -170,4 +175,4 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }
   )
 }
 
-export default gitRoutes
+export default fp(gitRoutes, { name: 'routes-git', dependencies: ['rooms', 'metrics'], encapsulate: true })
