@@ -1,6 +1,6 @@
 // The access-control matrix on every surface, with nothing leaked; and constant-time secret checks.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { a2a, createRoom, joinRoom, uniq, type TestServer } from '../helpers.ts'
 import { connect } from '../mcp/helpers.ts'
@@ -190,10 +190,11 @@ test('secret checks are constant-time: digests and timingSafeEqual, no plain com
   assert.match(src('lib/rooms/password.ts'), /timingSafeEqual\(key, expected\)/, 'passwords: scrypt then timingSafeEqual')
   assert.match(src('lib/ids.ts'), /timingSafeEqual\(a, b\)/, 'token digests compared with timingSafeEqual')
   assert.match(src('lib/ids.ts'), /createHash\('sha256'\)/, 'tokens are looked up by their SHA-256 digest')
-  assert.match(src('lib/rooms/service.ts'), /agentByToken\(hashToken\(token\)/, 'authentication looks the digest up, never the raw token')
-  assert.match(src('db/store.ts'), /WHERE a\.token_hash = \$1/, 'the store is queried by digest')
+  assert.match(src('lib/rooms/context.ts'), /agentByToken\(hashToken\(token\)/, 'authentication looks the digest up, never the raw token')
+  assert.match(src('db/agents.ts'), /WHERE a\.token_hash = \$1/, 'the store is queried by digest')
   // Nowhere is a token or password compared with ===/!== (which returns early on the first differing byte).
-  const files = ['lib/rooms/service.ts', 'lib/rooms/password.ts', 'lib/ids.ts', 'db/store.ts', 'routes/git/auth.ts', 'routes/git/index.ts', 'routes/sse/index.ts', 'routes/web/index.ts', 'routes/mcp/registry.ts', 'routes/mcp/session.ts']
+  const dir = (d: string) => readdirSync(new URL(`../../${d}`, import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`)
+  const files = [...dir('lib/rooms'), 'lib/ids.ts', ...dir('db'), 'routes/git/auth.ts', 'routes/git/index.ts', 'routes/sse/index.ts', 'routes/web/index.ts', 'routes/mcp/registry.ts', 'routes/mcp/session.ts']
   for (const f of files) {
     for (const line of src(f).split('\n')) {
       if (/\b(password|token|tokenHash|passwordHash|agentToken)\b\s*[!=]==\s*(?!null|undefined|'')[\w'"`]/i.test(line) || /[\w)\]]\s*[!=]==\s*\b(password|agentToken|tokenHash)\b/.test(line)) {
