@@ -34,14 +34,6 @@ export function parseCommit(data: Buffer): Commit {
   return { tree, parents, time }
 }
 
-/** First line of the commit message. */
-export function commitSubject(data: Buffer): string {
-  const end = data.indexOf('\n\n')
-  if (end < 0) return ''
-  const msg = data.toString('utf8', end + 2)
-  return msg.split('\n', 1)[0].trim()
-}
-
 export interface TreeEntry {
   mode: string
   name: string

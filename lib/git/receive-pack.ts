@@ -18,8 +18,14 @@ import { objectInfo } from './object-info.ts'
 import { isAncestor } from './ancestry.ts'
 import { classify, CREDENTIALS_HINT, refusal, STREAMED_HINT, targetRefusal } from './push-rules.ts'
 import type { Change, Pusher } from './push-rules.ts'
-import type { AppliedUpdate } from './push-summary.ts'
 import type { ObjectType } from './pack-format.ts'
+
+/** A ref this push moved. */
+export interface AppliedUpdate {
+  name: string
+  old: string
+  new: string
+}
 
 export interface ReceiveOptions {
   /** Runs `fn` holding the repository's ref lock (across instances when configured). */

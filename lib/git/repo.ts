@@ -1,4 +1,4 @@
-// A bare repository directory: creation on first use and a small cache of open object stores.
+// A room's bare repository: where it lives, creation on first use and a small cache of open object stores.
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -19,6 +19,11 @@ export class Repo {
     if (this.evicted && this.users <= 0) this.odb.close()
     else if (this.users <= 0) this.odb.closeRetired()
   }
+}
+
+/** Where a room's bare repository lives: the one place its path is built. */
+export function repoPath(reposDir: string, roomId: string): string {
+  return join(reposDir, `${roomId}.git`)
 }
 
 const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n'

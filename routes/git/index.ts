@@ -1,5 +1,4 @@
 // Git Smart HTTP: /rooms/:name/info/refs, /git-upload-pack, /git-receive-pack (see lib/git).
-import path from 'node:path'
 import { Readable } from 'node:stream'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
@@ -14,6 +13,7 @@ import {
   openRepo,
   ProtocolError,
   receivePack,
+  repoPath,
   summarizePush,
   uploadPackV0,
   uploadPackV2,
@@ -44,7 +44,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
   const metrics = app.metrics
   const rooms = app.rooms
   const store = app.store
-  const repoDir = (roomId: string) => path.join(config.reposDir, `${roomId}.git`)
+  const repoDir = (roomId: string) => repoPath(config.reposDir, roomId)
   const prunes = schedulePrunes(app, config.gitPruneGraceSeconds, repoDir)
 
   rooms.onRoomsDeleted((ids) => {
@@ -165,7 +165,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
       onPushed: async (updates, before) => {
         prunes.touched(roomId)
         try {
-          const text = summarizePush(repo.odb, updates, before, pusher?.name)
+          const text = await summarizePush(repo, updates, before, pusher?.name)
           if (text) await rooms.postNotice(roomId, text)
         } catch (err) {
           req.log.warn({ err }, 'git push notice failed')

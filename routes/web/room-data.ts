@@ -1,9 +1,9 @@
 // Everything the room page shows, read once per request.
-import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Participant, RoomService } from '../../lib/rooms/service.ts'
 import type { MessageRecord, RoomRecord } from '../../lib/store.ts'
-import { overview, readFile, type FileView, type RepoOverview } from './repo.ts'
+import { overview, readFile, type FileView, type RepoOverview } from '../../lib/git/browse/index.ts'
+import { repoPath } from '../../lib/git/repo.ts'
 
 export type { Participant }
 
@@ -30,13 +30,13 @@ export async function loadRoom(
   opts: { password: string | null; byId: boolean; file?: string; maxFileBytes: number },
 ): Promise<RoomData> {
   const { participants, messages, after } = await rooms.roomView(room)
-  const dir = path.join(reposDir, `${room.id}.git`)
+  const dir = repoPath(reposDir, room.id)
   let repo: RepoOverview | null = null
   let repoError = false
   let file: RoomData['file'] = null
   try {
-    repo = overview(dir)
-    if (opts.file) file = { path: opts.file, view: readFile(dir, opts.file, opts.maxFileBytes) }
+    repo = await overview(dir)
+    if (opts.file) file = { path: opts.file, view: await readFile(dir, opts.file, opts.maxFileBytes) }
   } catch (err) {
     app.log.warn({ err, roomId: room.id }, 'room repository unreadable')
     repoError = true

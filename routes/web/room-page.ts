@@ -2,7 +2,7 @@
 import type { MessageRecord } from '../../lib/store.ts'
 import { html, type Html } from './html.ts'
 import { command, layout, type PageContext } from './layout.ts'
-import { MAX_COMMITS, MAX_TREE_ENTRIES, type FileView, type RepoOverview } from './repo.ts'
+import { MAX_COMMITS, MAX_TREE_ENTRIES, type FileView, type RepoOverview } from '../../lib/git/browse/index.ts'
 import type { Participant, RoomData } from './room-data.ts'
 import { a2aCreate, a2aJoin, gitClone, mcpCommand } from './snippets.ts'
 

@@ -5,6 +5,7 @@ import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { buildApp, type AppOptions } from '../../app.ts'
 import type { Config } from '../../lib/config.ts'
+import { repoPath } from '../../lib/git/repo.ts'
 import gitRoutes from '../../routes/git/index.ts'
 import { createRoom, tempDir, testConfig, type TestServer } from '../helpers.ts'
 
@@ -35,7 +36,7 @@ export interface GitRoom {
 export async function gitRoom(s: TestServer, params: Record<string, unknown> = {}): Promise<GitRoom> {
   const r = await createRoom(s, params)
   const auth = params.password ? `x:${encodeURIComponent(String(params.password))}@` : ''
-  return { ...r, url: `${s.url.replace('http://', `http://${auth}`)}/rooms/${r.name}.git`, dir: path.join(s.config.reposDir, `${r.roomId}.git`) }
+  return { ...r, url: `${s.url.replace('http://', `http://${auth}`)}/rooms/${r.name}.git`, dir: repoPath(s.config.reposDir, r.roomId) }
 }
 
 export interface GitResult {

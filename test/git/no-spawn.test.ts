@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createRoom, tempDir, type TestServer } from '../helpers.ts'
+import { repoPath } from '../../lib/git/repo.ts'
 import { commitFiles, fsck, gitHome, gitOk } from './helpers.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -48,5 +49,5 @@ test('the server works with no git binary on its PATH', async (t) => {
   await commitFiles(home, a, { 'x.txt': 'x\n' }, 'no git on the server')
   await gitOk(home, a, ['push', '-q', 'origin', 'main'])
   await gitOk(home, work, ['clone', '-q', `${url}/rooms/${room.name}.git`, 'b'])
-  await fsck(home, path.join(reposDir, `${room.roomId}.git`))
+  await fsck(home, repoPath(reposDir, room.roomId))
 })
