@@ -77,6 +77,8 @@ async function savePack(dir: string, source: AsyncIterable<Buffer>): Promise<{ p
     out.end()
     await once(out, 'finish')
   } catch (err) {
+    // A write still under way fails once the stream is destroyed: with no listener that error would be uncaught.
+    out.on('error', () => {})
     out.destroy()
     rmSync(path, { force: true })
     throw err

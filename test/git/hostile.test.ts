@@ -6,7 +6,10 @@ import { test } from 'node:test'
 import { commitFiles, fsck, gitOk, gitWorkspace } from './helpers.ts'
 import { oidOf, pack, pkt, receiveRequest, varint, ZERO } from './craft.ts'
 import type { GitRoom } from './helpers.ts'
-import type { TestServer } from '../helpers.ts'
+import { tempDir, type TestServer } from '../helpers.ts'
+import { withLocalLock } from '../../lib/git/lock.ts'
+import { receivePack } from '../../lib/git/receive-pack.ts'
+import { openRepo } from '../../lib/git/repo.ts'
 
 const receive = (s: TestServer, room: GitRoom, commands: string[], packBytes?: Buffer) => receiveRequest(s.url, room.name, commands, packBytes)
 
@@ -103,4 +106,28 @@ test('hostile pushes are refused and leave the repository unchanged', async (t) 
   assert.match(ok.text, /unpack ok/)
   assert.match(ok.text, /ok refs\/heads\/main/)
   await fsck(home, room.dir)
+})
+
+test('a push body that fails mid-pack leaves no write behind to fail later (an uncaught error stopped the server)', async (t) => {
+  const repo = openRepo(path.join(tempDir(t), 'r.git'))
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
+  async function* body() {
+    yield Buffer.from(`${pkt(`${ZERO} ${'1'.repeat(40)} refs/heads/x\0report-status\n`)}0000`)
+    // Small pieces, so that each write is still under way when the next piece is asked for.
+    for (let i = 0; i < 8; i++) {
+      yield Buffer.alloc(1024, i)
+      await tick()
+    }
+    yield Buffer.alloc(1024)
+    throw new Error('client went away')
+  }
+  try {
+    const out: Buffer[] = []
+    for await (const chunk of receivePack(repo, body(), { withLock: (fn) => withLocalLock('test', fn) })) out.push(chunk)
+    assert.match(Buffer.concat(out).toString(), /unpack client went away/)
+    await tick()
+    assert.deepEqual(readdirSync(repo.odb.dir).filter((f) => f.startsWith('incoming-')), [])
+  } finally {
+    repo.release()
+  }
 })
