@@ -43,7 +43,6 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const metrics = app.metrics
   const rooms = app.rooms
-  const store = app.store
   const repoDir = (roomId: string) => repoPath(config.reposDir, roomId)
   const prunes = schedulePrunes(app, config.gitPruneGraceSeconds, repoDir)
 
@@ -157,7 +156,7 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
 
   post('git-receive-pack', (repo, body, req, roomId, pusher) =>
     receivePack(repo, body, {
-      withLock: (fn) => store.withLock(`git:${roomId}`, fn),
+      withLock: (fn) => rooms.withRepoLock(roomId, fn),
       limits: { ...DEFAULT_LIMITS, quotaBytes: config.repoQuotaBytes },
       pusher,
       // git sends credentials only when asked, and can ask its user or helper and resend a body it did not stream.
