@@ -40,22 +40,11 @@ export interface MessageRecord {
 /** A message before the store gives it its seq. */
 export type NewMessage = Omit<MessageRecord, 'seq'>
 
-export interface NewAgent {
-  id: string
-  roomId: string
-  name: string
-  tokenHash: string
-  role: Role
-  endpoint: string | null
-}
+/** An agent before the store gives it its cursor and join time. */
+export type NewAgent = Omit<AgentRecord, 'cursor' | 'joinedAt'>
 
-export interface NewRoom {
-  id: string
-  name: string
-  passwordHash: string | null
-  description: string
-  type: RoomType
-}
+/** A room before the store gives it its times and seq. */
+export type NewRoom = Omit<RoomRecord, 'createdAt' | 'lastActivity' | 'lastSeq'>
 
 /** A room-bot notice to post in the same transaction as the change it reports. */
 export interface Notice {

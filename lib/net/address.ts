@@ -1,9 +1,14 @@
 // Outbound addresses push may reach: forbidden IPv4/IPv6 ranges and the join-time check of an agentEndpoint.
 import { BlockList, isIP } from 'node:net'
 
+function blockList(type: 'ipv4' | 'ipv6', ranges: readonly (readonly [string, number])[]): BlockList {
+  const list = new BlockList()
+  for (const [net, bits] of ranges) list.addSubnet(net, bits, type)
+  return list
+}
+
 /** IPv4 ranges an outbound call must never reach: loopback, private, link-local, CGNAT, metadata, reserved. */
-const blockedV4 = new BlockList()
-for (const [net, bits] of [
+const blockedV4 = blockList('ipv4', [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
   ['100.64.0.0', 10],
@@ -19,8 +24,7 @@ for (const [net, bits] of [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
-] as const)
-  blockedV4.addSubnet(net, bits, 'ipv4')
+])
 
 /**
  * IPv6 ranges refused whole. Tunnels and translations whose far end cannot be checked from here are refused
@@ -28,8 +32,7 @@ for (const [net, bits] of [
  * special-purpose block with Teredo (2001::/23), 6to4 (2002::/16). Mapped and well-known NAT64 addresses are
  * checked by the IPv4 address they carry instead (see isForbiddenAddress).
  */
-const blockedV6 = new BlockList()
-for (const [net, bits] of [
+const blockedV6 = blockList('ipv6', [
   ['::', 96],
   ['::ffff:0:0:0', 96],
   ['64:ff9b:1::', 48],
@@ -42,8 +45,7 @@ for (const [net, bits] of [
   ['fe80::', 10],
   ['fec0::', 10],
   ['ff00::', 8],
-] as const)
-  blockedV6.addSubnet(net, bits, 'ipv6')
+])
 
 /** The eight 16-bit groups of a valid IPv6 address (any case, zero-padded or not, `::`, trailing dotted IPv4). */
 function groups(ip: string): number[] {
