@@ -5,7 +5,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
 import { isAddressOrCidr } from './net/client-address.ts'
 
-/** This server's version, read once from package.json (the A2A agent card and MCP's server info say it). */
+/** This server's version, read once from package.json (the A2A agent card, MCP's server info and git's agent string say it). */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 
 export const PROTOCOLS = ['a2a', 'mcp', 'sse', 'git', 'web'] as const

@@ -1,4 +1,5 @@
 // Ref advertisements: v0 (both services) and the v2 capability list.
+import { VERSION } from '../config.ts'
 import { FLUSH, pkt } from './pktline.ts'
 import { headTarget, listRefs, readRef } from './refs.ts'
 import type { Ref } from './refs.ts'
@@ -7,7 +8,7 @@ import { Walker } from './walk.ts'
 import { objectInfo } from './object-info.ts'
 import { ZERO_OID } from './objects.ts'
 
-export const AGENT = 'agent=convene/1.0'
+const AGENT = `agent=convene/${VERSION}`
 export type Service = 'git-upload-pack' | 'git-receive-pack'
 
 const UPLOAD_CAPS = 'multi_ack_detailed side-band-64k thin-pack ofs-delta shallow deepen-since deepen-not deepen-relative no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want object-format=sha1'

@@ -15,11 +15,6 @@ function varint(d: Buffer, pos: number): [number, number] {
   return [v, pos]
 }
 
-/** Result size announced by a delta, without applying it. */
-export function deltaResultSize(delta: Buffer): number {
-  return deltaSizes(delta).result
-}
-
 /** Base and result sizes announced by a delta, without applying it. */
 export function deltaSizes(delta: Buffer): { base: number; result: number } {
   const [base, p] = varint(delta, 0)

@@ -1,6 +1,5 @@
 // Random access to a pack being indexed: a file read through one moving window (bounded memory), or a buffer.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
-import { createHash } from 'node:crypto'
 import { dirname } from 'node:path'
 
 export interface PackSource {
@@ -60,11 +59,4 @@ export class FileSource implements PackSource {
   close(): void {
     closeSync(this.fd)
   }
-}
-
-/** SHA-1 of bytes [0, end) read in windows. */
-export function sha1Of(src: PackSource, end: number): Buffer {
-  const h = createHash('sha1')
-  for (let p = 0; p < end; p += WINDOW) h.update(src.read(p, Math.min(WINDOW, end - p)))
-  return h.digest()
 }

@@ -2,9 +2,9 @@
 
 export const FLUSH = Buffer.from('0000')
 export const DELIM = Buffer.from('0001')
-export const MAX_PKT_DATA = 65516
+const MAX_PKT_DATA = 65516
 /** Largest side-band payload: 65520-byte packet minus length and band byte. */
-export const MAX_BAND_DATA = 65515
+const MAX_BAND_DATA = 65515
 
 export function pkt(data: string | Buffer): Buffer {
   const body = typeof data === 'string' ? Buffer.from(data) : data

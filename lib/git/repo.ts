@@ -29,7 +29,7 @@ export function repoPath(reposDir: string, roomId: string): string {
 const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n'
 
 /** Creates a bare repository with HEAD -> refs/heads/main unless it exists. */
-export function initRepo(dir: string): void {
+function initRepo(dir: string): void {
   if (existsSync(join(dir, 'HEAD'))) return
   const tmp = `${dir}.init-${randomBytes(6).toString('hex')}`
   mkdirSync(dirname(dir), { recursive: true })

@@ -4,7 +4,7 @@ import { readWithin } from '../object-info.ts'
 import type { ObjectStore } from '../odb.ts'
 
 /** Largest object isomorphic-git is handed: a commit, tree or shown file, and anything its delta chain builds. */
-export const MAX_OBJECT_READ = 16 * 2 ** 20
+const MAX_OBJECT_READ = 16 * 2 ** 20
 /** Where isomorphic-git believes the repository is; no such directory is ever opened. */
 export const GITDIR = '/repo.git'
 

@@ -10,7 +10,7 @@ export type { CommitObject, TreeEntry }
 const code = (err: unknown) => (err as { code?: string } | null)?.code
 
 /** Errors of an object that is absent, of another type or too large to read: what a walk may step over. */
-export const isUnreadable = (err: unknown) => err instanceof ObjectTooLarge || code(err) === 'NotFoundError' || code(err) === 'ObjectTypeError'
+const isUnreadable = (err: unknown) => err instanceof ObjectTooLarge || code(err) === 'NotFoundError' || code(err) === 'ObjectTypeError'
 
 export class RepoReader {
   private readonly at: { fs: ReturnType<typeof repoFs>; gitdir: string }
