@@ -12,6 +12,8 @@ import { emptyState, SessionStore, sessionKey, type SessionState } from './sessi
 
 /** Live transports idle this long leave memory (their rows stay; the next request restores them). */
 const MEMORY_IDLE_MS = 10 * 60_000
+/** A notification feed whose catch-up failed tries again after this long. */
+const RETRY_MS = 1000
 /** last_seen is written at most this often per session. */
 const TOUCH_EVERY_MS = 60_000
 
@@ -191,15 +193,21 @@ export class SessionRegistry implements McpHost {
     session.feed?.close()
     const { roomId, agentId } = session.state
     if (!roomId) return
-    session.feed = this.opts.service.feed.subscribe(roomId, afterSeq, {
+    const sub = (session.feed = this.opts.service.feed.subscribe(roomId, afterSeq, {
       agentId,
       skipOwn: true,
       format: roomNotification,
       deliver: (n) => session.deliver(n),
       // Kicked or left: none left waiting for the next tool result either.
       cut: () => void session.takeBuffered(),
+    }))
+    await sub.ready.catch((err) => {
+      this.opts.log.warn({ err }, 'mcp notification fan-out failed')
+      // The store failed while catching up: try again shortly from where it got, while the session still wants it.
+      setTimeout(() => {
+        if (!session.closed && session.feed === sub) void this.attach(session, sub.position)
+      }, RETRY_MS).unref()
     })
-    await session.feed.ready.catch((err) => this.opts.log.warn({ err }, 'mcp notification fan-out failed'))
   }
 
   async unbind(session: McpSession): Promise<void> {
