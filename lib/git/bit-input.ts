@@ -4,48 +4,97 @@ import type { PackSource } from './pack-source.ts'
 export class InflateError extends Error {}
 
 const CHUNK = 64 * 1024
+/** Zero bytes the bit buffer may read past the input (look-ahead); one more and the stream is truncated. */
+const PAD = 8
+/** Bytes `reserve` makes readable at `ip`: enough for any whole deflate symbol (at most 7). */
+export const SLACK = 8
 export const EMPTY = Buffer.alloc(0)
 
-/** Bit-level reader over [ibase, limit) of a pack source; the inflater's hot loop works on these fields directly. */
+/** Bit-level reader over [start, iend) of a pack source; the inflater's hot loop works on these fields directly. */
 export class BitInput {
   protected src: PackSource | null = null
+  /** Input bytes from `ibase`; at `iend` and after, zero bytes. */
   protected inb: Buffer = EMPTY
   protected ibase = 0
   protected ip = 0
-  protected limit = 0
-  protected pad = 0
   protected bb = 0
   protected bc = 0
+  private start = 0
+  private iend = 0
+  private tail = Buffer.alloc(PAD + 2 * SLACK)
 
   /** Starts reading at `pos`; the stream must end by `limit`. */
   protected open(src: PackSource, pos: number, limit: number): void {
     this.src = src
-    this.limit = limit
+    this.iend = Math.min(limit, src.length)
+    this.start = this.ibase = pos
+    this.ip = this.bb = this.bc = 0
     this.inb = EMPTY
-    this.ibase = pos
-    this.ip = 0
-    this.pad = 0
-    this.bb = 0
-    this.bc = 0
   }
 
-  protected fetch(): void {
-    this.ibase += this.inb.length
-    const len = Math.min(CHUNK, this.limit - this.ibase)
-    this.inb = len > 0 ? this.src!.read(this.ibase, len) : EMPTY
-    this.ip = 0
+  /** Moves the input to `ip`, with at least SLACK bytes readable there: the input's own, then zero bytes. */
+  protected reserve(): void {
+    const at = this.ibase + this.ip
+    const left = this.iend - at
+    if (left < -PAD) throw new InflateError('truncated deflate stream')
+    if (left >= SLACK) {
+      this.inb = this.src!.read(at, Math.min(CHUNK, left))
+      this.ibase = at
+      this.ip = 0
+      return
+    }
+    // Near the end: the last bytes, then zeros up to SLACK past the padding, placed to end the tail buffer.
+    const tail = this.tail
+    const k = tail.length - (left + PAD + SLACK)
+    let from = this.inb
+    let f = this.ip
+    if (f + left > from.length) {
+      from = this.src!.read(at, left)
+      f = 0
+    }
+    for (let i = 0; k + i < tail.length; i++) tail[k + i] = i < left ? from[f + i] : 0
+    this.inb = tail
+    this.ibase = at - k
+    this.ip = k
   }
 
-  /** Ensures `n` (at most 24) bits in the bit buffer; past the input, zero bytes that the end check refuses. */
+  /** At least one input byte readable at `ip`; returns how many (at most `max`) are the input's own. */
+  protected ready(max: number): number {
+    if (this.ip >= this.inb.length) this.reserve()
+    const n = Math.min(max, this.inb.length - this.ip, this.iend - this.ibase - this.ip)
+    if (n <= 0) throw new InflateError('truncated deflate stream')
+    return n
+  }
+
+  /** Ensures `n` (at most 24) bits in the bit buffer. */
   protected need(n: number): void {
     while (this.bc < n) {
-      if (this.ip >= this.inb.length) this.fetch()
-      let b = 0
-      if (this.ip < this.inb.length) b = this.inb[this.ip++]
-      else if (++this.pad > 8) throw new InflateError('truncated deflate stream')
-      this.bb |= b << this.bc
+      if (this.ip >= this.inb.length) this.reserve()
+      this.bb |= this.inb[this.ip++] << this.bc
       this.bc += 8
     }
+  }
+
+  /** The error for a broken stream found with the input read up to `ip` (the hot loop's copy of it). */
+  protected broken(message: string, ip: number): InflateError {
+    this.ip = ip
+    return new InflateError(message)
+  }
+
+  /**
+   * What an error of this run stands for: once the bit buffer has read more zero bytes past the input than its
+   * look-ahead may (checked lazily, not per byte), a truncated stream, whatever the zeros then decoded to.
+   */
+  protected cause(err: unknown): unknown {
+    const over = this.ibase + this.ip > this.iend + PAD
+    return err instanceof InflateError && over ? new InflateError('truncated deflate stream') : err
+  }
+
+  /** Bytes of input the stream took, its last byte read; refuses one that ran past the input. */
+  protected used(): number {
+    const at = this.ibase + this.ip - (this.bc >> 3)
+    if (at > this.iend) throw new InflateError('truncated deflate stream')
+    return at - this.start
   }
 
   bits(n: number): number {

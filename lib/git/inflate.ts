@@ -1,6 +1,6 @@
 // zlib streams (RFC 1950/1951) inflated into buffers the caller owns: no allocation per object (memory stays flat
 // however much a pack inflates to), and the exact compressed length, which a pack entry does not record.
-import { BitInput, EMPTY, InflateError } from './bit-input.ts'
+import { BitInput, EMPTY, InflateError, SLACK } from './bit-input.ts'
 import { DIST_BASE, DIST_EXTRA, DynamicTables, FIXED_DIST, FIXED_LIT, LEN_BASE, LEN_EXTRA } from './huffman.ts'
 import type { PackSource } from './pack-source.ts'
 
@@ -81,13 +81,11 @@ export class Inflater extends BitInput {
   private lb = 9
   private dt = FIXED_DIST
   private db = 5
-  /** Where the stream starts. */
-  private start = 0
 
   /** Makes room for `n` more bytes at `o` by handing finished output to the sink; returns the new `o`. */
-  private room(o: number, n: number): number {
+  private room(o: number, n: number, ip: number): number {
     const out = this.out
-    if (!this.sink || this.base + o + n > this.size) throw new InflateError('object size does not match its header')
+    if (!this.sink || this.base + o + n > this.size) throw this.broken('object size does not match its header', ip)
     this.sink(out.subarray(this.flushed, o))
     this.adler = adler32(this.adler, out, this.flushed, o)
     out.copyWithin(0, o - HISTORY, o)
@@ -98,24 +96,25 @@ export class Inflater extends BitInput {
 
   private begin(src: PackSource, pos: number, limit: number, out: Buffer, size: number, sink: Sink | null): void {
     this.open(src, pos, limit)
-    this.start = pos
     this.out = out
     this.size = size
     this.sink = sink
-    this.base = 0
-    this.flushed = 0
+    this.base = this.flushed = this.o = 0
     this.adler = 1
-    this.o = 0
-    this.inBlock = false
-    this.final = false
+    this.inBlock = this.final = false
     try {
       const cmf = this.bits(8)
       const flg = this.bits(8)
       if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 || flg & 0x20) throw new InflateError('not a zlib stream')
     } catch (err) {
-      this.end()
-      throw err
+      throw this.fail(err)
     }
+  }
+
+  private fail(err: unknown): unknown {
+    const cause = this.cause(err)
+    this.end()
+    return cause
   }
 
   private end(): void {
@@ -130,8 +129,6 @@ export class Inflater extends BitInput {
     const out = this.out
     const size = this.size
     const sink = this.sink
-    const pos = this.start
-    const limit = this.limit
     try {
       const cap = out.length
       let o = this.o
@@ -147,15 +144,13 @@ export class Inflater extends BitInput {
             if (len !== (~this.bits(16) & 0xffff)) throw new InflateError('invalid stored block length')
             let left = len
             while (left && this.bc) {
-              if (o >= cap) o = this.room(o, 1)
+              if (o >= cap) o = this.room(o, 1, this.ip)
               out[o++] = this.bits(8)
               left--
             }
             while (left) {
-              if (this.ip >= this.inb.length) this.fetch()
-              if (this.ip >= this.inb.length) throw new InflateError('truncated deflate stream')
-              const n = Math.min(left, this.inb.length - this.ip, HISTORY)
-              if (o + n > cap) o = this.room(o, n)
+              const n = this.ready(Math.min(left, HISTORY))
+              if (o + n > cap) o = this.room(o, n, this.ip)
               this.inb.copy(out, o, this.ip, this.ip + n)
               o += n
               this.ip += n
@@ -182,35 +177,33 @@ export class Inflater extends BitInput {
         const db = this.db
         const lmask = (1 << lb) - 1
         const dmask = (1 << db) - 1
-        // The symbol loop keeps the bit buffer and input in locals, handed back to `need` at the end of a chunk.
+        // The symbol loop keeps the bit buffer and input in locals (its errors hand `ip` back through `broken`). Each
+        // symbol starts with SLACK input bytes readable, more than it can take, so its refills check no end of input.
         let bb = this.bb
         let bc = this.bc
         let inb = this.inb
         let ip = this.ip
+        let last = inb.length - SLACK
         for (;;) {
           if (this.base + o >= stop) break
+          if (ip > last) {
+            this.ip = ip
+            this.reserve()
+            inb = this.inb
+            ip = this.ip
+            last = inb.length - SLACK
+          }
           while (bc < 24) {
-            if (ip < inb.length) {
-              bb |= inb[ip++] << bc
-              bc += 8
-            } else {
-              this.bb = bb
-              this.bc = bc
-              this.ip = ip
-              this.need(24)
-              bb = this.bb
-              bc = this.bc
-              inb = this.inb
-              ip = this.ip
-            }
+            bb |= inb[ip++] << bc
+            bc += 8
           }
           let e = lt[bb & lmask]
-          if (!e) throw new InflateError('invalid deflate code')
+          if (!e) throw this.broken('invalid deflate code', ip)
           bb >>>= e & 15
           bc -= e & 15
           let sym = e >> 4
           if (sym < 256) {
-            if (o >= cap) o = this.room(o, 1)
+            if (o >= cap) o = this.room(o, 1, ip)
             out[o++] = sym
             continue
           }
@@ -219,53 +212,31 @@ export class Inflater extends BitInput {
             break
           }
           sym -= 257
-          if (sym > 28) throw new InflateError('invalid deflate length code')
+          if (sym > 28) throw this.broken('invalid deflate length code', ip)
           let extra = LEN_EXTRA[sym]
           let len = LEN_BASE[sym] + (bb & ((1 << extra) - 1))
           bb >>>= extra
           bc -= extra
           while (bc < 24) {
-            if (ip < inb.length) {
-              bb |= inb[ip++] << bc
-              bc += 8
-            } else {
-              this.bb = bb
-              this.bc = bc
-              this.ip = ip
-              this.need(24)
-              bb = this.bb
-              bc = this.bc
-              inb = this.inb
-              ip = this.ip
-            }
+            bb |= inb[ip++] << bc
+            bc += 8
           }
           e = db ? dt[bb & dmask] : 0
-          if (!e) throw new InflateError('invalid deflate code')
+          if (!e) throw this.broken('invalid deflate code', ip)
           bb >>>= e & 15
           bc -= e & 15
           sym = e >> 4
-          if (sym > 29) throw new InflateError('invalid deflate distance code')
+          if (sym > 29) throw this.broken('invalid deflate distance code', ip)
           extra = DIST_EXTRA[sym]
           while (bc < extra) {
-            if (ip < inb.length) {
-              bb |= inb[ip++] << bc
-              bc += 8
-            } else {
-              this.bb = bb
-              this.bc = bc
-              this.ip = ip
-              this.need(extra)
-              bb = this.bb
-              bc = this.bc
-              inb = this.inb
-              ip = this.ip
-            }
+            bb |= inb[ip++] << bc
+            bc += 8
           }
           const dist = DIST_BASE[sym] + (bb & ((1 << extra) - 1))
           bb >>>= extra
           bc -= extra
-          if (dist > this.base + o) throw new InflateError('deflate distance too far back')
-          if (o + len > cap) o = this.room(o, len)
+          if (dist > this.base + o) throw this.broken('deflate distance too far back', ip)
+          if (o + len > cap) o = this.room(o, len, ip)
           const from = o - dist
           if (len < 32) {
             for (let k = from, end = o + len; o < end; ) out[o++] = out[k++]
@@ -294,13 +265,11 @@ export class Inflater extends BitInput {
       let check = 0
       for (let i = 0; i < 4; i++) check = check * 256 + this.bits(8)
       if (check !== adler) throw new InflateError('zlib checksum mismatch')
-      const used = this.ibase + this.ip + this.pad - (this.bc >> 3) - pos
-      if (pos + used > limit) throw new InflateError('truncated deflate stream')
+      const used = this.used()
       this.end()
       return used
     } catch (err) {
-      this.end()
-      throw err
+      throw this.fail(err)
     }
   }
 }
