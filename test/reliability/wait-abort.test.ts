@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
 import { hashToken } from '../../lib/ids.ts'
+import { Messaging } from '../../lib/rooms/messaging.ts'
 import { a2a, createRoom, joinRoom, startApp, uniq, type TestServer } from '../helpers.ts'
 import { connect } from '../mcp/helpers.ts'
 
@@ -11,29 +12,31 @@ import { connect } from '../mcp/helpers.ts'
  */
 function watchWait(t: TestContext, srv: TestServer) {
   const rooms = srv.app.rooms!
-  const { wait, drainUnread } = rooms
+  const { wait } = rooms
+  // The wait reads through the service's messaging part: its next read after the wait starts is the first one.
+  const { drainUnread } = Messaging.prototype
   let blocked!: () => void
   const isBlocked = new Promise<void>((r) => (blocked = r))
   let settled!: (p: Promise<void>) => void
   const isSettled = new Promise<Promise<void>>((r) => (settled = r))
   rooms.wait = function (this: typeof rooms, ...args: Parameters<typeof wait>) {
     rooms.wait = wait
-    rooms.drainUnread = function (this: typeof rooms, ...d: Parameters<typeof drainUnread>) {
-      rooms.drainUnread = drainUnread
+    Messaging.prototype.drainUnread = function (this: Messaging, ...d: Parameters<typeof drainUnread>) {
+      Messaging.prototype.drainUnread = drainUnread
       const read = drainUnread.apply(this, d)
       read.then((got) => {
         assert.deepEqual(got, [], 'the first read finds nothing')
         setImmediate(blocked)
       }, () => {})
       return read
-    } as typeof drainUnread
+    }
     const p = wait.apply(this, args)
     settled(p.then(() => {}, () => {}))
     return p
   } as typeof wait
   t.after(() => {
     rooms.wait = wait
-    rooms.drainUnread = drainUnread
+    Messaging.prototype.drainUnread = drainUnread
   })
   return { blocked: isBlocked, settled: isSettled.then((p) => p) }
 }
