@@ -12,7 +12,7 @@ declare module 'fastify' {
 }
 
 export default fp<{ config: Config; clock?: () => Date }>(
-  async (app, { config, clock }) => {
+  async (app, { config, clock = () => new Date() }) => {
     const rooms = new RoomService({
       store: app.store,
       events: app.events,
@@ -25,7 +25,7 @@ export default fp<{ config: Config; clock?: () => Date }>(
       onFeedError: (err) => app.log.error({ err }, 'room feed read failed'),
     })
     app.decorate('rooms', rooms)
-    app.decorate('clock', clock ?? (() => new Date()))
+    app.decorate('clock', clock)
 
     const reap = async () => {
       try {

@@ -28,3 +28,18 @@ test('regression: NUL and other odd bytes in URL room references answer 4xx, not
   const post = await srv.app.inject({ method: 'POST', url: '/rooms/a%00b/git-upload-pack', headers: { 'content-type': 'application/x-git-upload-pack-request' }, payload: '0000' })
   assert.ok(post.statusCode < 500)
 })
+
+test('a query parameter given twice is a 400 naming it, never a 500 and never a stream', async (t) => {
+  const srv = await fullApp(t)
+  const room = await createRoom(srv)
+  for (const url of [
+    `/api/messages/${room.roomId}/sse?agentToken=${room.token}&agentToken=${room.token}`,
+    `/api/messages/${room.roomId}/sse?agentToken=${room.token}&lastEventId=1&lastEventId=2`,
+    `/api/rooms/${room.name}/stream?password=a&password=b`,
+  ]) {
+    const r = await srv.app.inject({ method: 'GET', url })
+    assert.equal(r.statusCode, 400, `${url}: ${r.statusCode} ${r.body.slice(0, 200)}`)
+    assert.match(r.body, /agentToken|lastEventId|password/, `${url}: the error names the parameter`)
+    assert.doesNotMatch(r.body, /\bat .*\.ts:\d+/, 'no stack trace')
+  }
+})
