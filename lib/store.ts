@@ -102,10 +102,57 @@ export interface PushStore {
   releasePushes(owner: string): Promise<void>
 }
 
+export type WaitTaskStatus = 'working' | 'completed' | 'failed' | 'cancelled'
+
+/** A message.wait that outlives its request; `id` is the caller's unguessable handle, looked up only by key. */
+export interface WaitTaskRecord {
+  id: string
+  agentId: string
+  roomId: string
+  status: WaitTaskStatus
+  deadline: Date
+  /** JSON, set when completed. */
+  result: unknown
+  error: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+export type NewWaitTask = Pick<WaitTaskRecord, 'id' | 'agentId' | 'roomId' | 'deadline'>
+
+/** Messages a completing task hands over: the agent's cursor moves to `upTo`, unless it is already at `from` or past it. */
+export interface WaitTaskRead {
+  agentId: string
+  from: number
+  upTo: number
+}
+
+/** Durable waits: every state change is conditional on the task still working, so one instance wins each. */
+export interface WaitTaskStore {
+  /** Inserts a working task, unless its agent already has `max` working ones (0: no limit) or is gone. Serialized per agent. */
+  createWaitTask(task: NewWaitTask, max: number, now: Date): Promise<'created' | 'full' | 'gone'>
+  waitTask(id: string): Promise<WaitTaskRecord | null>
+  waitTasks(ids: string[]): Promise<WaitTaskRecord[]>
+  workingWaitTasks(roomId: string): Promise<WaitTaskRecord[]>
+  /** Rooms that have working tasks. */
+  workingWaitTaskRooms(): Promise<string[]>
+  /**
+   * Completes a working task with `result` and, with `read`, marks those messages read in the same transaction.
+   * `lost`: the task was no longer working; `stale`: someone read the messages first; `gone`: the agent left.
+   */
+  completeWaitTask(id: string, result: unknown, read: WaitTaskRead | null, now: Date): Promise<WaitTaskRecord | 'lost' | 'stale' | 'gone'>
+  /** Ends a working task as failed or cancelled; null if it was not working (or does not exist). */
+  endWaitTask(id: string, status: 'failed' | 'cancelled', error: string | null, now: Date): Promise<WaitTaskRecord | null>
+  /** Working tasks whose deadline is at or before `now`, at most `limit`. */
+  dueWaitTasks(now: Date, limit: number): Promise<WaitTaskRecord[]>
+  /** Deletes tasks that ended before `before`; returns how many. */
+  deleteEndedWaitTasks(before: Date): Promise<number>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store extends PushStore {
+export interface Store extends PushStore, WaitTaskStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */
