@@ -48,5 +48,5 @@ export async function invokeAction(
 }
 
 export { documentation, docsText, type ActionDef }
-export { paramProblem } from './define.ts'
+export { paramProblem, validateParams } from './define.ts'
 export { paramDocs, type ParamDoc } from './docs.ts'

@@ -3,17 +3,57 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
 import { invokeAction } from '../../lib/actions/index.ts'
 import { ActionError, errors } from '../../lib/errors.ts'
+import type { RoomService } from '../../lib/rooms/service.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
 import type { McpHost } from './host.ts'
 import type { McpSession } from './session.ts'
 import { unreadText, type McpTool } from './tools.ts'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+type Outcome = Awaited<ReturnType<typeof invokeAction>>
 
 /** Actions that already drain the agent's unread messages (into `messages` or `missedMessages`; `peek` must not consume). */
 const DRAINS = new Set(['message.unread', 'message.wait', 'message.send', 'room.join'])
 
-const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
+export const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
+
+/** Runs the action; a caller's mistake comes back as the ActionError, anything else throws. */
+export async function runAction(
+  service: RoomService,
+  tool: McpTool,
+  raw: Record<string, unknown>,
+  ctx: { signal: AbortSignal; caller?: string },
+): Promise<Outcome | ActionError> {
+  try {
+    return await invokeAction(service, tool.def.name, raw, ctx)
+  } catch (err) {
+    if (err instanceof ActionError) return err
+    throw err
+  }
+}
+
+/**
+ * The unread messages a result carries: what send/join caught up on, else (when the caller is an agent and the
+ * action did not read them itself) a fresh drain.
+ */
+export async function unreadFor(
+  service: RoomService,
+  tool: McpTool,
+  outcome: Outcome,
+  agent: { id: string; roomId: string } | null,
+  signal: AbortSignal,
+): Promise<WireMessage[]> {
+  if (Array.isArray(outcome.data.missedMessages)) return outcome.data.missedMessages as WireMessage[]
+  if (agent === null || DRAINS.has(tool.def.name)) return []
+  return service.drainUnread(agent, undefined, true, signal)
+}
+
+/** A tool result: the action's text and data, then the "New messages:" block. */
+export function toolResult(outcome: { text: string; data: Record<string, unknown> }, unread: WireMessage[]): CallToolResult {
+  const content: CallToolResult['content'] = [{ type: 'text', text: `${outcome.text}\n${JSON.stringify(outcome.data)}` }]
+  if (unread.length > 0) content.push({ type: 'text', text: unreadText(unread) })
+  return { content, structuredContent: { ...outcome.data, unread } }
+}
 
 /** Runs one tool call for a session: the action validates the arguments (one wording with A2A) and runs. */
 export async function callTool(
@@ -35,27 +75,16 @@ export async function callTool(
   if (def.mcp.roomDefault && raw.roomId === undefined && session.state.roomId) raw.roomId = session.state.roomId
 
   const signal = AbortSignal.any([extra.signal, session.abort.signal])
-  let result: Awaited<ReturnType<typeof invokeAction>>
-  try {
-    result = await invokeAction(host.service, def.name, raw, { signal, caller: host.addressOf(session) })
-  } catch (err) {
-    if (!(err instanceof ActionError)) throw err
+  const outcome = await runAction(host.service, tool, raw, { signal, caller: host.addressOf(session) })
+  if (outcome instanceof ActionError) {
     // The session's agent is gone (left elsewhere, kicked, room expired): forget it.
-    if (err.code === 'INVALID_TOKEN' && def.mcp.session) await host.unbind(session)
-    return failure(err.message)
+    if (outcome.code === 'INVALID_TOKEN' && def.mcp.session) await host.unbind(session)
+    return failure(outcome.message)
   }
 
-  if (def.mcp.bind && typeof result.data.agentToken === 'string') await host.bind(session, result.data.agentToken)
+  if (def.mcp.bind && typeof outcome.data.agentToken === 'string') await host.bind(session, outcome.data.agentToken)
   if (def.name === 'room.leave') await host.unbind(session)
 
-  let unread: WireMessage[] = []
-  if (Array.isArray(result.data.missedMessages)) {
-    // send/join already drained the agent's unread messages into missedMessages: the same list, no second read
-    unread = result.data.missedMessages as WireMessage[]
-  } else if (session.joined && !DRAINS.has(def.name)) {
-    unread = await host.service.drainUnread({ id: session.state.agentId!, roomId: session.state.roomId! }, undefined, true, signal)
-  }
-  const content: CallToolResult['content'] = [{ type: 'text', text: `${result.text}\n${JSON.stringify(result.data)}` }]
-  if (unread.length > 0) content.push({ type: 'text', text: unreadText(unread) })
-  return { content, structuredContent: { ...result.data, unread } }
+  const agent = session.joined ? { id: session.state.agentId!, roomId: session.state.roomId! } : null
+  return toolResult(outcome, await unreadFor(host.service, tool, outcome, agent, signal))
 }

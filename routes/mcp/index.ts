@@ -8,14 +8,32 @@ import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
 import { RPC, rpcError, type RpcCode } from '../../lib/net/jsonrpc.ts'
 import { originGuard } from './guard.ts'
+import { modernMcp } from './modern.ts'
 import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
 
+const INTRO = 'Convene: rooms where AI agents talk in real time and share a git repository.'
+const UNREAD = 'Every tool result carries your new unread messages ("New messages:" block, structuredContent.unread).'
+
+/** MCP 2025-11-25: the session holds the agent. */
 const INSTRUCTIONS = [
-  'Convene: rooms where AI agents talk in real time and share a git repository.',
+  INTRO,
   'Start with createRoom or joinRoom; the session remembers your agentToken and room, so other tools need neither.',
-  'Every tool result carries your new unread messages ("New messages:" block, structuredContent.unread).',
+  UNREAD,
   'Use waitForMessages to block until someone writes to you. Room events also arrive as notifications/message.',
+  '',
+  docsText(ACTIONS),
+].join('\n')
+
+/** MCP 2026-07-28: no session; the agentToken travels with each call. */
+const MODERN_INSTRUCTIONS = [
+  INTRO,
+  'Start with createRoom or joinRoom: they return your agentToken. Pass it as the `agentToken` argument of every other tool',
+  '(or send it as an `Authorization: Bearer <agentToken>` header); roomId defaults to its room.',
+  UNREAD,
+  'waitForMessages blocks until someone writes to you; with the Tasks extension it runs as a task (timeout up to 86400 s)',
+  'that completes when a message arrives. Your room is the resource convene://rooms/<roomId>; subscriptions/listen on it',
+  '(with the Bearer header) tells you when it changes.',
   '',
   docsText(ACTIONS),
 ].join('\n')
@@ -62,8 +80,11 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     clearTimeout(timer)
   })
   if (config.mcpPort !== undefined) secondListener(app, config)
+  const modern = modernMcp({ service, reposDir: config.reposDir, instructions: MODERN_INSTRUCTIONS, log: app.log, bodyLimit: config.bodyLimitBytes })
+  app.addHook('onClose', () => modern.close())
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (await modern.claims(req)) return modern.serve(req, reply)
     const given = req.headers['mcp-session-id']
     const id = Array.isArray(given) ? given[0] : given
     let session
@@ -112,6 +133,9 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   // The rate limiter charges each call of a batch: it learns their number from here, not from the body.
   const countCalls = async (req: FastifyRequest) => {
     if (Array.isArray(req.body)) req.rpcCharge = { calls: req.body.length }
+    // A 2026-07-28 call carries its agent's token as an argument: its bucket is the agent's.
+    const token = (req.body as { params?: { arguments?: { agentToken?: unknown } } } | null)?.params?.arguments?.agentToken
+    if (typeof token === 'string') req.rpcCharge = { calls: 1, agentToken: token }
   }
   app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', bodyLimit: config.bodyLimitBytes, preValidation: countCalls, handler: handle })
 }

@@ -14,16 +14,22 @@ export interface McpTool {
   tool: Tool
 }
 
+/** Which MCP revision a list is for: 2025-11-25 sessions hold the agentToken; 2026-07-28 calls pass it. */
+export type Era = 'legacy' | 'modern'
+
+const TOKEN_HINT = 'Your agentToken: the handle createRoom or joinRoom returned (or send it once as `Authorization: Bearer <agentToken>`)'
+
 const plain = (schema: unknown): JsonSchema => JSON.parse(JSON.stringify(schema)) as JsonSchema
 
 /**
  * The action's parameters as the tool publishes them: no session-held agentToken, roomId optional where it defaults.
  * Arguments are not checked against it here: the action validates them, so MCP and A2A word a mistake alike.
  */
-function inputSchema(def: ActionDef): JsonSchema {
+function inputSchema(def: ActionDef, era: Era): JsonSchema {
   const s = plain(def.params)
   const drop = new Set(A2A_ONLY)
-  if (def.mcp.session) drop.add('agentToken')
+  if (def.mcp.session && era === 'legacy') drop.add('agentToken')
+  if (era === 'modern' && s.properties?.agentToken) s.properties.agentToken = { ...(s.properties.agentToken as JsonSchema), description: TOKEN_HINT }
   for (const name of drop) delete s.properties?.[name]
   const optional = new Set(drop)
   if (def.mcp.roomDefault) optional.add('roomId')
@@ -31,7 +37,8 @@ function inputSchema(def: ActionDef): JsonSchema {
   if (s.required.length === 0) delete s.required
   if (def.mcp.roomDefault && s.properties?.roomId) {
     const room = s.properties.roomId as JsonSchema
-    s.properties.roomId = { ...room, description: `${String(room.description ?? '')}. Defaults to the room you joined` }
+    const joined = era === 'legacy' ? 'the room you joined' : "your agentToken's room"
+    s.properties.roomId = { ...room, description: `${String(room.description ?? '')}. Defaults to ${joined}` }
   }
   return s
 }
@@ -46,23 +53,31 @@ function outputSchema(def: ActionDef): JsonSchema {
   return s
 }
 
-function build(def: ActionDef): McpTool {
+/** Tools whose call a 2026-07-28 client with the Tasks extension may get back as a task. */
+export const TASK_TOOLS = new Set(['message.wait'])
+
+function build(def: ActionDef, era: Era): McpTool {
   return {
     def,
     tool: {
       name: def.tool!,
       title: def.title,
       description: def.description,
-      inputSchema: inputSchema(def) as Tool['inputSchema'],
+      ...(era === 'modern' && TASK_TOOLS.has(def.name) ? { execution: { taskSupport: 'optional' as const } } : {}),
+      inputSchema: inputSchema(def, era) as Tool['inputSchema'],
       outputSchema: outputSchema(def) as Tool['outputSchema'],
       annotations: { title: def.title, ...def.annotations },
     },
   }
 }
 
-const TOOLS: readonly McpTool[] = ACTIONS.filter((a) => a.tool !== null).map(build)
-export const TOOL_LIST: Tool[] = TOOLS.map((t) => t.tool)
-export const toolByName = new Map(TOOLS.map((t) => [t.tool.name, t]))
+const tools = (era: Era): readonly McpTool[] => ACTIONS.filter((a) => a.tool !== null).map((def) => build(def, era))
+const LEGACY = tools('legacy')
+const MODERN = tools('modern')
+export const TOOL_LIST: Tool[] = LEGACY.map((t) => t.tool)
+export const toolByName = new Map(LEGACY.map((t) => [t.tool.name, t]))
+export const MODERN_TOOL_LIST: Tool[] = MODERN.map((t) => t.tool)
+export const modernToolByName = new Map(MODERN.map((t) => [t.tool.name, t]))
 
 /** The "New messages:" block: one short line per message. */
 export function unreadText(messages: WireMessage[]): string {

@@ -1,0 +1,68 @@
+/** The 2026-07-28 side of /mcp: stateless, any instance serves any request; listen streams are served here. */
+import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { RoomService } from '../../lib/rooms/service.ts'
+import { clientAddress } from '../../lib/net/client-address.ts'
+import { serveListen, type ListenFilter } from './listen.ts'
+import { modernServer, type ModernRequest } from './modern-server.ts'
+
+export const MODERN_REVISION = '2026-07-28'
+const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion'
+
+interface RpcBody {
+  id?: string | number
+  method?: unknown
+  params?: { _meta?: Record<string, unknown>; notifications?: unknown }
+}
+
+export function bearerOf(req: FastifyRequest): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
+  return m ? m[1] : null
+}
+
+/** The Fastify request as a web Request (headers and an abort signal; the body is handed over parsed). */
+function webRequest(req: FastifyRequest, signal: AbortSignal): Request {
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v)
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, { method: req.method, headers, signal })
+}
+
+export function modernMcp(opts: { service: RoomService; reposDir: string; instructions: string; log: FastifyBaseLogger; bodyLimit: number }) {
+  const { service } = opts
+  const handler = createMcpHandler((ctx) => modernServer(service, opts.reposDir, opts.instructions, ctx), {
+    legacy: 'reject',
+    maxRequestBodySize: opts.bodyLimit,
+    onerror: (err) => opts.log.debug({ err }, 'mcp request refused'),
+  })
+
+  return {
+    /**
+     * Whether this request speaks 2026-07-28. A session id or an initialize is the 2025 protocol for certain;
+     * anything else is decided by the SDK's own classification.
+     */
+    async claims(req: FastifyRequest): Promise<boolean> {
+      if (req.method !== 'POST' || req.headers['mcp-session-id'] !== undefined) return false
+      const body = req.body as RpcBody | RpcBody[] | undefined
+      if (!Array.isArray(body) && body?.method === 'initialize') return false
+      return !(await isLegacyRequest(webRequest(req, AbortSignal.abort()), body ?? null))
+    },
+
+    async serve(req: FastifyRequest, reply: FastifyReply) {
+      const body = req.body as RpcBody
+      const bearer = bearerOf(req)
+      if (body?.method === 'subscriptions/listen' && body.params?._meta?.[PROTOCOL_VERSION] === MODERN_REVISION && typeof body.params.notifications === 'object' && body.params.notifications !== null) {
+        return serveListen(service, reply, body.id ?? 0, bearer, body.params.notifications as ListenFilter)
+      }
+      const aborter = new AbortController()
+      reply.raw.once('close', () => aborter.abort())
+      const extra: ModernRequest = { bearer, address: clientAddress(req.ip) }
+      const response = await handler.fetch(webRequest(req, aborter.signal), {
+        parsedBody: req.body,
+        authInfo: { token: '', clientId: 'convene', scopes: [], extra: extra as unknown as Record<string, unknown> },
+      })
+      return reply.send(response)
+    },
+
+    close: () => handler.close(),
+  }
+}

@@ -1,0 +1,178 @@
+// MCP 2026-07-28 with the real v2 client: stateless calls on any instance, room resources, listen, wait tasks.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DATABASE_URL, startApp, testConfig, uniq, type TestServer } from '../helpers.ts'
+import { connect } from './helpers.ts'
+import { connectModern, MODERN, modernRpc } from './modern-helpers.ts'
+
+/** Resolves with the next notification of `method` the client receives that matches `pred`. */
+function nextNotification(client: Awaited<ReturnType<typeof connectModern>>['client'], method: 'notifications/resources/updated', pred: (p: any) => boolean = () => true) {
+  return new Promise<any>((resolve) => {
+    client.setNotificationHandler(method, (n: any) => {
+      if (pred(n.params)) resolve(n.params)
+    })
+  })
+}
+
+async function roomWithTwo(t: any, a: TestServer, b: TestServer = a) {
+  const alice = await connectModern(t, a.url)
+  const created = await alice.call('createRoom', { name: uniq('modern'), agentName: 'alice' })
+  assert.equal(created.isError, undefined, created.text)
+  const bob = await connectModern(t, b.url)
+  const joined = await bob.call('joinRoom', { roomId: created.json.roomId, agentName: 'bob' })
+  assert.equal(joined.isError, undefined, joined.text)
+  return { alice, bob, roomId: created.json.roomId as string, aliceToken: created.json.agentToken as string, bobToken: joined.json.agentToken as string }
+}
+
+test('2026-07-28: the v2 client negotiates the current revision; tools take the agentToken; discover names both features', async (t) => {
+  const s = await startApp(t)
+  const c = await connectModern(t, s.url)
+  assert.equal(c.client.getNegotiatedProtocolVersion(), MODERN)
+  const { tools } = await c.client.listTools()
+  const send = tools.find((x) => x.name === 'sendMessage')!
+  assert.ok((send.inputSchema.properties as any).agentToken, 'sendMessage takes agentToken on 2026-07-28')
+  assert.match(c.client.getInstructions() ?? '', /agentToken/)
+  const caps = c.client.getServerCapabilities() as any
+  assert.ok(caps.extensions['io.modelcontextprotocol/tasks'], 'the Tasks extension is advertised')
+  assert.equal(caps.resources.subscribe, true)
+})
+
+test('2026-07-28: a call without agentToken says how to get one; a bad token is a tool error; nothing is stored', async (t) => {
+  const s = await startApp(t)
+  const c = await connectModern(t, s.url)
+  const r = await c.call('sendMessage', { text: 'hi' })
+  assert.equal(r.isError, true)
+  assert.match(r.text, /createRoom or joinRoom/)
+  const bad = await c.call('sendMessage', { text: 'hi', agentToken: 'nope' })
+  assert.equal(bad.isError, true)
+  assert.match(bad.text, /Invalid agentToken/)
+})
+
+test('2026-07-28: an unknown protocol version gets the error listing the supported ones', async (t) => {
+  const s = await startApp(t)
+  const r = await modernRpc(s.url, 'tools/list', {}, { version: '2099-01-01' })
+  assert.equal(r.body.error.code, -32022)
+  assert.ok(r.body.error.data.supported.includes(MODERN), JSON.stringify(r.body))
+})
+
+test('2026-07-28: send, unread piggy-back and history work with the token alone; 2025-11-25 clients share the room', async (t) => {
+  const s = await startApp(t)
+  const { alice, bob, aliceToken, bobToken, roomId } = await roomWithTwo(t, s)
+  const sent = await alice.call('sendMessage', { agentToken: aliceToken, text: 'hello bob' })
+  assert.equal(sent.isError, undefined, sent.text)
+  const info = await bob.call('roomInfo', { agentToken: bobToken })
+  assert.equal(info.isError, undefined, info.text)
+  assert.deepEqual(
+    info.structuredContent.unread.map((m: any) => m.body),
+    ['hello bob'],
+    'the next call of the addressee carries the unread message',
+  )
+  const legacy = await connect(t, s.url)
+  const carol = await legacy.call('joinRoom', { roomId, agentName: 'carol' })
+  assert.equal(carol.isError, undefined)
+  await legacy.call('sendMessage', { text: 'from a 2025 session' })
+  const hist = await alice.call('messageHistory', { agentToken: aliceToken })
+  assert.ok(hist.json.messages.some((m: any) => m.body === 'from a 2025 session'))
+})
+
+test('2026-07-28: the room resource shows the agent its transcript (its DMs, not others\') and the repository', async (t) => {
+  const s = await startApp(t)
+  const { alice, bob, aliceToken, bobToken, roomId } = await roomWithTwo(t, s)
+  const carol = await connectModern(t, s.url)
+  const c = await carol.call('joinRoom', { roomId, agentName: 'carol' })
+  await alice.call('sendMessage', { agentToken: aliceToken, text: 'for everyone' })
+  await alice.call('sendMessage', { agentToken: aliceToken, text: 'secret for carol', to: 'carol' })
+  const asBob = await connectModern(t, s.url, { bearer: bobToken })
+  const list = await asBob.client.listResources()
+  assert.deepEqual(list.resources.map((r) => r.uri), [`convene://rooms/${roomId}`])
+  const read = await asBob.client.readResource({ uri: `convene://rooms/${roomId}` })
+  const text = (read.contents[0] as { text: string }).text
+  assert.match(text, /for everyone/)
+  assert.doesNotMatch(text, /secret for carol/)
+  assert.match(text, /Repository files/)
+  const asCarol = await connectModern(t, s.url, { bearer: c.json.agentToken })
+  const carolRead = await asCarol.client.readResource({ uri: `convene://rooms/${roomId}` })
+  assert.match((carolRead.contents[0] as { text: string }).text, /secret for carol/)
+  void bob
+})
+
+test('2026-07-28: listen tells an agent its room changed, never for another agent\'s DM', async (t) => {
+  const s = await startApp(t)
+  const { alice, bobToken, aliceToken, roomId } = await roomWithTwo(t, s)
+  const carol = await connectModern(t, s.url)
+  await carol.call('joinRoom', { roomId, agentName: 'carol' })
+  const asBob = await connectModern(t, s.url, { bearer: bobToken })
+  const uri = `convene://rooms/${roomId}`
+  const updates: any[] = []
+  let wake = () => {}
+  asBob.client.setNotificationHandler('notifications/resources/updated', (n: any) => {
+    updates.push(n.params)
+    wake()
+  })
+  const sub = await asBob.client.listen({ resourceSubscriptions: [uri] })
+  assert.deepEqual(sub.honoredFilter.resourceSubscriptions, [uri])
+  await alice.call('sendMessage', { agentToken: aliceToken, text: 'dm for carol', to: 'carol' })
+  const sent = await alice.call('sendMessage', { agentToken: aliceToken, text: 'for all' })
+  if (updates.length === 0) await new Promise<void>((r) => (wake = r))
+  assert.equal(updates[0].uri, uri)
+  assert.equal(updates[0]._meta['convene/seq'], sent.json.seq ?? updates[0]._meta['convene/seq'])
+  assert.equal(updates.length, 1, 'the DM to carol told bob nothing')
+  await sub.close()
+})
+
+test('2026-07-28: a stranger\'s listen is honored for nothing', async (t) => {
+  const s = await startApp(t)
+  const { roomId } = await roomWithTwo(t, s)
+  const stranger = await connectModern(t, s.url, { bearer: 'not-a-token' })
+  const sub = await stranger.client.listen({ resourceSubscriptions: [`convene://rooms/${roomId}`] })
+  assert.deepEqual(sub.honoredFilter, {})
+  assert.equal(await sub.closed, 'graceful')
+})
+
+test('2026-07-28: waitForMessages as a task completes when another agent writes; another is cancelled', async (t) => {
+  const s = await startApp(t)
+  const { alice, aliceToken, bobToken } = await roomWithTwo(t, s)
+  const started = await modernRpc(s.url, 'tools/call', { name: 'waitForMessages', arguments: { agentToken: bobToken, timeout: 3600 } }, { tasks: true })
+  assert.equal(started.body.result.resultType, 'task', JSON.stringify(started.body))
+  const taskId = started.body.result.taskId
+  assert.equal(started.body.result.status, 'working')
+  const got = await modernRpc(s.url, 'tasks/get', { taskId })
+  assert.equal(got.body.result.status, 'working')
+  // The v2 client follows the task on a listen stream: the task's end arrives as notifications/tasks.
+  const watcher = await connectModern(t, s.url)
+  const ended = new Promise<any>((resolve) => {
+    watcher.client.fallbackNotificationHandler = async (n: any) => {
+      if (n.method === 'notifications/tasks' && n.params.taskId === taskId) resolve(n.params)
+    }
+  })
+  const sub = await watcher.client.listen({ taskIds: [taskId] } as any)
+  assert.deepEqual((sub.honoredFilter as any).taskIds, [taskId])
+  await alice.call('sendMessage', { agentToken: aliceToken, text: 'wake up bob' })
+  const note = await ended
+  assert.equal(note.status, 'completed')
+  const done = await modernRpc(s.url, 'tasks/get', { taskId })
+  assert.equal(done.body.result.status, 'completed')
+  assert.deepEqual(done.body.result.result.structuredContent.messages.map((m: any) => m.body), ['wake up bob'])
+
+  const other = await modernRpc(s.url, 'tools/call', { name: 'waitForMessages', arguments: { agentToken: bobToken, timeout: 3600 } }, { tasks: true })
+  const cancel = await modernRpc(s.url, 'tasks/cancel', { taskId: other.body.result.taskId })
+  assert.equal(cancel.body.result.resultType, 'complete', JSON.stringify(cancel.body))
+  const after = await modernRpc(s.url, 'tasks/get', { taskId: other.body.result.taskId })
+  assert.equal(after.body.result.status, 'cancelled')
+  const unknown = await modernRpc(s.url, 'tasks/get', { taskId: 'wt_unknown' })
+  assert.match(unknown.body.error.message, /Unknown task/)
+})
+
+const skip = !DATABASE_URL && 'needs PostgreSQL (set DATABASE_URL): several instances share one database'
+
+test('2026-07-28 on two instances: a room created on A, joined and written on B with no shared session', { skip }, async (t) => {
+  const config = await testConfig(t)
+  const a = await startApp(t, {}, { config })
+  const b = await startApp(t, {}, { config: { ...config } })
+  const { alice, bob, bobToken, aliceToken, roomId } = await roomWithTwo(t, a, b)
+  const sent = await bob.call('sendMessage', { agentToken: bobToken, text: 'sent on B' })
+  assert.equal(sent.isError, undefined, sent.text)
+  const unread = await alice.call('unreadMessages', { agentToken: aliceToken })
+  assert.deepEqual(unread.json.messages.map((m: any) => m.body), ['sent on B'])
+  void roomId
+})
