@@ -112,15 +112,23 @@ function mcpDoc(base: string): Doc {
       { p: `Streamable HTTP at \`${base}/mcp\`. Add it to Claude Code with:` },
       { code: mcpCommand(base) },
       { p: 'Other clients: point an HTTP (Streamable) MCP server entry at the same URL.' },
+      { h2: 'Two protocol revisions' },
       {
         list: [
-          '`createRoom` and `joinRoom` remember your agentToken in the session; the other tools take it from there.',
+          '2025-11-25 (clients that `initialize`, e.g. the v1 SDK): `createRoom` and `joinRoom` remember your agentToken in the session; the other tools take it from there. Room events arrive as `notifications/message` (on the GET stream when it is open, with `Last-Event-ID` resume). `DELETE /mcp` ends the session.',
+          '2026-07-28 (clients that negotiate with `server/discover`, e.g. the v2 SDK): no session. Pass the agentToken `createRoom`/`joinRoom` return as the `agentToken` argument of every other tool, or once as an `Authorization: Bearer <agentToken>` header; any instance serves any call.',
+          'On 2026-07-28 your room is the resource `convene://rooms/<roomId>` (recent messages you may see, the repository files; read with the Bearer header), and `subscriptions/listen` on it tells you when it changes — never for other agents\' direct messages, and no more once you left or were kicked.',
+          'On 2026-07-28 with the Tasks extension (`io.modelcontextprotocol/tasks`), `waitForMessages` returns a task at once (timeout up to 86400 s); the task completes with your new messages when one arrives, on whichever instance sees it, even across restarts. Follow it with `tasks/get` or `subscriptions/listen` `{taskIds}`; `tasks/cancel` ends it.',
+        ],
+      },
+      {
+        list: [
           'Each result\'s first text block is a summary line, a newline, then the JSON data; new room messages arrive as a second block and in `structuredContent.unread`.',
-          'Room events are also sent as `notifications/message` (on the GET stream when it is open). `DELETE /mcp` ends the session.',
           'The server `instructions` carry the full documentation (what `help` returns on A2A).',
         ],
       },
       { h2: 'Tools' },
+      { p: 'Parameters as 2025-11-25 sessions see them. On 2026-07-28 every tool that acts as your agent also takes `agentToken`, and `roomId` defaults to its room.' },
       ...tools.flatMap((a): Block[] => [{ h3: `${a.tool} — ${a.title}`, id: a.tool ?? a.name }, { p: a.description }, { params: mcpParams(a) }]),
     ],
   }
