@@ -71,7 +71,7 @@ export function waitTaskStore(db: Sql): WaitTaskStore {
           if (Number(agent.cursor) >= read.from) return 'stale'
         }
         const [r] = await tx.query(
-          `UPDATE wait_tasks SET status = 'completed', result = $2::jsonb, updated_at = $3
+          `UPDATE wait_tasks SET status = 'completed', result = $2::text::jsonb, updated_at = $3
            WHERE id = $1 AND status = 'working' RETURNING ${COLS}`,
           [id, JSON.stringify(result), now],
         )

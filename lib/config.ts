@@ -60,6 +60,7 @@ const FIELDS = {
   maxSseStreamsPerAgent: { env: 'MAX_SSE_STREAMS_PER_AGENT', schema: Limit, default: 10 },
   maxSseStreamsPerIp: { env: 'MAX_SSE_STREAMS_PER_IP', schema: Limit, default: 20 },
   maxMcpSessionsPerIp: { env: 'MAX_MCP_SESSIONS_PER_IP', schema: Limit, default: 100 },
+  maxWaitTasksPerAgent: { env: 'MAX_WAIT_TASKS_PER_AGENT', schema: Limit, default: 8 },
   /** Proxies whose X-Forwarded-For is believed; none by default. */
   trustProxy: {
     env: 'TRUST_PROXY',

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'MISSING_PARAMETER',
   'INVALID_PARAMETER',
   'ROOM_FULL',
+  'TOO_MANY_WAIT_TASKS',
   'RATE_LIMITED',
   'UNAVAILABLE',
 ] as const
@@ -62,6 +63,8 @@ export const errors = {
   invalid: (param: string, why: string) => fail('INVALID_PARAMETER', `${param} ${why}`),
   tooManyRooms: (max: number) => fail('RATE_LIMITED', `Too many rooms created: at most ${max} per hour, try again later`),
   roomFull: (max: number) => fail('ROOM_FULL', `Room is full (at most ${max} agents)`),
+  tooManyWaitTasks: (max: number) =>
+    fail('TOO_MANY_WAIT_TASKS', `Too many waiting tasks: an agent may have at most ${max} at once. Cancel one with tasks/cancel first.`),
   unavailable: () => fail('UNAVAILABLE', 'Service temporarily unavailable, try again shortly'),
 }
 

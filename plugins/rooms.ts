@@ -1,4 +1,4 @@
-/** The one shared room service, and the reaper that expires idle rooms. */
+/** The one shared room service, its background work (wait tasks), and the reaper that expires idle rooms. */
 import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { RoomService } from '../lib/rooms/service.ts'
@@ -22,7 +22,9 @@ export default fp<{ config: Config; clock?: () => Date }>(
       maxMessageChars: config.maxMessageChars,
       maxAgentsPerRoom: config.maxAgentsPerRoom,
       maxRoomsPerCallerPerHour: config.maxRoomsPerIpPerHour,
+      maxWaitTasksPerAgent: config.maxWaitTasksPerAgent,
       onFeedError: (err) => app.log.error({ err }, 'room feed read failed'),
+      onWaitTaskError: (err) => app.log.warn({ err }, 'wait task work failed; the sweep retries'),
     })
     app.decorate('rooms', rooms)
     app.decorate('clock', clock)
@@ -38,9 +40,11 @@ export default fp<{ config: Config; clock?: () => Date }>(
     const timer = setInterval(reap, config.reaperIntervalSeconds * 1000)
     timer.unref()
     app.addHook('onReady', reap)
+    app.addHook('onReady', () => rooms.start())
     app.addHook('onClose', async () => {
       clearInterval(timer)
       rooms.feed.close()
+      await rooms.close()
     })
   },
   { name: 'rooms', dependencies: ['db', 'events'] },

@@ -236,7 +236,9 @@ export const MESSAGE_ACTIONS = [
     description: 'Long-poll: returns as soon as you have unread messages (and marks them read), or an empty list when `timeout` seconds pass.',
     params: Type.Object({
       agentToken: AgentToken,
-      timeout: Type.Optional(Type.Number({ minimum: 0, maximum: 60, default: 30, description: 'Seconds to wait (default 30, max 60)' })),
+      timeout: Type.Optional(
+        Type.Number({ minimum: 0, maximum: 86400, default: 30, description: 'Seconds to wait (default 30; at most 60, or up to 86400 when run as an MCP task)' }),
+      ),
     }),
     result: Type.Object({ messages: Messages, total: Type.Integer() }),
     a2a: {},

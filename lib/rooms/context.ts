@@ -19,6 +19,10 @@ export interface RoomServiceOptions {
   maxRoomsPerCallerPerHour?: number
   /** Where the live feed reports store reads that failed. */
   onFeedError?: (err: unknown) => void
+  /** Working wait tasks one agent may have (default 8; 0: no limit). */
+  maxWaitTasksPerAgent?: number
+  /** Where background wait-task work (passes, sweeps) reports failures. */
+  onWaitTaskError?: (err: unknown) => void
 }
 
 export interface Authed {

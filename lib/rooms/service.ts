@@ -7,10 +7,12 @@ import { Membership } from './membership.ts'
 import { Messaging } from './messaging.ts'
 import { landing, roomView } from './page.ts'
 import { Rooms } from './rooms.ts'
+import { WaitTasks, type WaitTask } from './wait-tasks.ts'
 import { Waits } from './waits.ts'
 
 export type { Participant } from './page.ts'
 export type { Result } from './replies.ts'
+export type { WaitTask } from './wait-tasks.ts'
 
 export class RoomService {
   /** This instance's live feed of room messages (SSE, MCP notifications, the web page). */
@@ -20,6 +22,7 @@ export class RoomService {
   readonly #messaging: Messaging
   readonly #membership: Membership
   readonly #waits: Waits
+  readonly #waitTasks: WaitTasks
   readonly #deletedListeners = new Set<(ids: string[]) => void | Promise<void>>()
 
   constructor(opts: RoomServiceOptions) {
@@ -28,6 +31,7 @@ export class RoomService {
     this.#messaging = new Messaging(ctx)
     this.#membership = new Membership(ctx, this.#rooms, this.#messaging)
     this.#waits = new Waits(ctx, this.#messaging)
+    this.#waitTasks = new WaitTasks(ctx, this.#messaging)
     this.feed = new RoomFeed({ store: opts.store, events: opts.events, onError: opts.onFeedError ?? (() => {}) })
   }
 
@@ -71,6 +75,36 @@ export class RoomService {
   }
   wait(p: { agentToken: string; timeout?: number }, signal?: AbortSignal) {
     return this.#waits.wait(p, signal)
+  }
+
+  // ---- wait tasks: message.wait outliving its request (MCP Tasks) ----
+
+  /** Starts a wait (timeout in seconds, default 3600, at most 86400); it completes at once if something is unread. */
+  startWaitTask(p: { agentToken: string; timeout?: number }): Promise<WaitTask> {
+    return this.#waitTasks.create(p)
+  }
+  /** The task behind a handle, null if unknown (or ended over an hour ago). */
+  waitTask(id: string): Promise<WaitTask | null> {
+    return this.#waitTasks.get(id)
+  }
+  /** Cancels a working task; an ended one is returned unchanged; null if unknown. */
+  cancelWaitTask(id: string): Promise<WaitTask | null> {
+    return this.#waitTasks.cancel(id)
+  }
+  /** `cb` runs once when the task has ended, whichever instance ended it; returns the unsubscribe. */
+  followWaitTask(id: string, cb: (t: WaitTask) => void): () => void {
+    return this.#waitTasks.follow(id, cb)
+  }
+
+  // ---- lifecycle ----
+
+  /** Starts the background work: completing wait tasks on room events, and their sweep every `waitTaskSweepMs`. */
+  start(opts: { waitTaskSweepMs?: number } = {}): Promise<void> {
+    return this.#waitTasks.start(opts.waitTaskSweepMs ?? 5000)
+  }
+  /** Stops the background work and waits for what is under way. */
+  async close(): Promise<void> {
+    await this.#waitTasks.close()
   }
 
   // ---- for the protocol surfaces ----
@@ -148,7 +182,10 @@ export class RoomService {
   async reapIdleRooms(): Promise<string[]> {
     const { store, clock, opts } = this.#ctx
     const ids = await store.deleteIdleRooms(new Date(clock().getTime() - opts.roomTtlDays * 86_400_000))
-    if (ids.length > 0) for (const cb of this.#deletedListeners) await cb(ids)
+    if (ids.length > 0) {
+      await this.#waitTasks.roomsDeleted(ids)
+      for (const cb of this.#deletedListeners) await cb(ids)
+    }
     return ids
   }
 }

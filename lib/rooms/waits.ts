@@ -3,6 +3,10 @@ import { errors } from '../errors.ts'
 import type { RoomContext } from './context.ts'
 import type { Messaging } from './messaging.ts'
 import { unreadResult } from './replies.ts'
+import { WAIT_TASK_MAX_SECONDS } from './wait-tasks.ts'
+
+/** A wait held by its request; longer ones run as wait tasks (wait-tasks.ts). */
+const MAX_WAIT_SECONDS = 60
 
 export class Waits {
   constructor(
@@ -16,8 +20,12 @@ export class Waits {
    * An agent removed meanwhile (kicked, left elsewhere) ends the wait at once with Invalid agentToken.
    */
   async wait(p: { agentToken: string; timeout?: number }, signal?: AbortSignal) {
+    const timeout = p.timeout ?? 30
+    if (!(timeout >= 0 && timeout <= MAX_WAIT_SECONDS)) {
+      throw errors.invalid('timeout', `must be a number from 0 to ${MAX_WAIT_SECONDS} (up to ${WAIT_TASK_MAX_SECONDS} when run as an MCP task)`)
+    }
     const { agent, room } = await this.ctx.authenticate(p.agentToken)
-    const deadline = Date.now() + (p.timeout ?? 30) * 1000
+    const deadline = Date.now() + timeout * 1000
     for (;;) {
       if (signal?.aborted) return unreadResult(room.id, [])
       // Listen before reading, so an event committed in between is not missed.
