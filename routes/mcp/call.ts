@@ -1,6 +1,5 @@
 /** One MCP tool call: session token and room filled in, the action run, unread messages and bindings handled. */
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server'
 import { invokeAction } from '../../lib/actions/index.ts'
 import { ActionError, errors } from '../../lib/errors.ts'
 import type { RoomService } from '../../lib/rooms/service.ts'
@@ -9,7 +8,6 @@ import type { McpHost } from './host.ts'
 import type { McpSession } from './session.ts'
 import { unreadText, type McpTool } from './tools.ts'
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 type Outcome = Awaited<ReturnType<typeof invokeAction>>
 
 /** Actions that already drain the agent's unread messages (into `messages` or `missedMessages`; `peek` must not consume). */
@@ -61,10 +59,10 @@ export async function callTool(
   session: McpSession,
   tool: McpTool,
   args: Record<string, unknown>,
-  extra: Extra,
+  ctx: ServerContext,
 ): Promise<CallToolResult> {
   // Room events buffered for a session without a GET stream ride this response, ahead of the result.
-  for (const n of session.takeBuffered()) await extra.sendNotification(n)
+  for (const n of session.takeBuffered()) await ctx.mcpReq.notify(n)
 
   const { def } = tool
   const raw: Record<string, unknown> = { ...args }
@@ -74,7 +72,7 @@ export async function callTool(
   }
   if (def.mcp.roomDefault && raw.roomId === undefined && session.state.roomId) raw.roomId = session.state.roomId
 
-  const signal = AbortSignal.any([extra.signal, session.abort.signal])
+  const signal = AbortSignal.any([ctx.mcpReq.signal, session.abort.signal])
   const outcome = await runAction(host.service, tool, raw, { signal, caller: host.addressOf(session) })
   if (outcome instanceof ActionError) {
     // The session's agent is gone (left elsewhere, kicked, room expired): forget it.

@@ -1,6 +1,5 @@
 // Resumable MCP streams: the GET stream's events logged in the database, POST streams' kept briefly in memory.
-import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server'
 import type { FastifyInstance } from 'fastify'
 
 type McpStore = FastifyInstance['mcpStore']

@@ -9,6 +9,7 @@ import { clientAddress } from '../../lib/net/client-address.ts'
 import { RPC, rpcError, type RpcCode } from '../../lib/net/jsonrpc.ts'
 import { originGuard } from './guard.ts'
 import { modernMcp } from './modern.ts'
+import { signalOf, webRequest } from './web-request.ts'
 import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
 
@@ -71,7 +72,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? RPC.PARSE : RPC.SERVER_ERROR
     return fail(reply, status, code, status === 500 ? 'Internal error' : err.message)
   })
-  // Hijacked requests in flight: shutdown waits for them to end so their connections are idle when the server closes.
+  // Responses in flight (streams): shutdown waits for them to end so their connections are idle when the server closes.
   const inFlight = new Set<Promise<unknown>>()
   app.addHook('preClose', async () => {
     await registry.closeAll()
@@ -111,21 +112,15 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       await registry.useStream(session)
       session.streams++
     }
-    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v as string)
-    reply.hijack()
     const done = new Promise((resolve) => reply.raw.once('close', resolve))
     inFlight.add(done)
-    void done.then(() => inFlight.delete(done))
-    try {
-      await session.transport.handleRequest(req.raw, reply.raw, req.body)
-    } catch (err) {
-      req.log.error({ err }, 'mcp transport failed')
-      if (!reply.raw.headersSent) {
-        reply.raw.writeHead(500, { 'content-type': 'application/json' })
-        reply.raw.end(JSON.stringify(rpcError(null, RPC.INTERNAL, 'Internal error')))
-      } else reply.raw.destroy()
-    } finally {
+    void done.then(() => {
+      inFlight.delete(done)
       if (stream) session.streams--
+    })
+    try {
+      return reply.send(await session.transport.handleRequest(webRequest(req, signalOf(reply)), { parsedBody: req.body }))
+    } finally {
       if (created) registry.settle(session)
     }
   }

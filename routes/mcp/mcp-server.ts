@@ -1,12 +1,5 @@
-/** The SDK server of one MCP session: tools from the action table, logging level kept in the session. */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  SetLevelRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js'
+/** The SDK server of one MCP 2025-11-25 session: tools from the action table, logging level kept in the session. */
+import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server'
 import { VERSION } from '../../lib/config.ts'
 import { callTool } from './call.ts'
 import type { McpHost } from './host.ts'
@@ -20,14 +13,14 @@ export function createMcpServer(host: McpHost, session: McpSession, instructions
     { name: 'convene', title: 'Convene', version: VERSION },
     { capabilities: { tools: { listChanged: false }, logging: {} }, instructions, jsonSchemaValidator: schemaValidator },
   )
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOL_LIST }))
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+  server.setRequestHandler('tools/list', async () => ({ tools: TOOL_LIST }))
+  server.setRequestHandler('tools/call', async (req, ctx) => {
     const tool = toolByName.get(req.params.name)
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`)
-    return callTool(host, session, tool, req.params.arguments ?? {}, extra)
+    if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`)
+    return callTool(host, session, tool, req.params.arguments ?? {}, ctx)
   })
   // Replaces the SDK's in-memory level map: the level is part of the persisted session.
-  server.setRequestHandler(SetLevelRequestSchema, async (req) => {
+  server.setRequestHandler('logging/setLevel', async (req) => {
     await host.setLevel(session, req.params.level)
     return {}
   })

@@ -4,6 +4,7 @@ import { VERSION } from '../../lib/config.ts'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { callModernTool } from './modern-call.ts'
+import { schemaValidator } from './schema-validator.ts'
 import { listRoomResources, readRoomResource, roomIdOf, ROOM_URI_TEMPLATE } from './resources.ts'
 import { detailedTask, TASKS_EXTENSION } from './tasks.ts'
 import { MODERN_TOOL_LIST, modernToolByName } from './tools.ts'
@@ -51,6 +52,7 @@ export function modernServer(service: RoomService, reposDir: string, instruction
         extensions: { [TASKS_EXTENSION]: {} },
       },
       instructions,
+      jsonSchemaValidator: schemaValidator,
     },
   )
   server.setRequestHandler('tools/list', async () => ({ tools: MODERN_TOOL_LIST as never }))

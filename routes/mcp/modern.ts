@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
 import { serveListen, type ListenFilter } from './listen.ts'
+import { signalOf, webRequest } from './web-request.ts'
 import { modernServer, type ModernRequest } from './modern-server.ts'
 
 export const MODERN_REVISION = '2026-07-28'
@@ -18,13 +19,6 @@ interface RpcBody {
 export function bearerOf(req: FastifyRequest): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
   return m ? m[1] : null
-}
-
-/** The Fastify request as a web Request (headers and an abort signal; the body is handed over parsed). */
-function webRequest(req: FastifyRequest, signal: AbortSignal): Request {
-  const headers = new Headers()
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v)
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, { method: req.method, headers, signal })
 }
 
 export function modernMcp(opts: { service: RoomService; reposDir: string; instructions: string; log: FastifyBaseLogger; bodyLimit: number }) {
@@ -53,10 +47,8 @@ export function modernMcp(opts: { service: RoomService; reposDir: string; instru
       if (body?.method === 'subscriptions/listen' && body.params?._meta?.[PROTOCOL_VERSION] === MODERN_REVISION && typeof body.params.notifications === 'object' && body.params.notifications !== null) {
         return serveListen(service, reply, body.id ?? 0, bearer, body.params.notifications as ListenFilter)
       }
-      const aborter = new AbortController()
-      reply.raw.once('close', () => aborter.abort())
       const extra: ModernRequest = { bearer, address: clientAddress(req.ip) }
-      const response = await handler.fetch(webRequest(req, aborter.signal), {
+      const response = await handler.fetch(webRequest(req, signalOf(reply)), {
         parsedBody: req.body,
         authInfo: { token: '', clientId: 'convene', scopes: [], extra: extra as unknown as Record<string, unknown> },
       })

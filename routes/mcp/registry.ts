@@ -1,6 +1,6 @@
 // The live MCP sessions of this instance: created, restored from the database, expired and closed.
 import { randomUUID } from 'node:crypto'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { EventLog, SessionEvents } from './event-log.ts'
@@ -127,7 +127,7 @@ export class SessionRegistry implements McpHost {
 
   private async build(id: string, state: SessionState, restored: boolean): Promise<McpSession> {
     const session = new McpSession(id, sessionKey(id), state, this.now())
-    session.transport = new StreamableHTTPServerTransport({
+    session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: new SessionEvents(this.events, session.key, () => new Date(this.now()), (fn) => session.exclusive(fn)),
       onsessioninitialized: async () => {

@@ -1,5 +1,5 @@
-/** TypeBox in place of the MCP SDK's default ajv validator, which it would build for every session's server. */
-import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js'
+/** TypeBox in place of the MCP SDK's default ajv validator, which it would build for every server (per session, per 2026 request). */
+import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/server'
 import type { TObject } from 'typebox'
 import { paramProblem } from '../../lib/actions/index.ts'
 import { errors } from '../../lib/errors.ts'

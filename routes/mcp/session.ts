@@ -1,7 +1,5 @@
 /** One live MCP session on this instance: SDK server and transport, remembered state, buffered notifications. */
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js'
+import type { LoggingMessageNotification, Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import type { Subscription } from '../../lib/feed/room-feed.ts'
 import type { MessageRecord } from '../../lib/store.ts'
 import type { SessionState } from './session-store.ts'
@@ -21,7 +19,7 @@ export function roomNotification(m: MessageRecord): RoomNotification {
 /** One MCP session on this instance: its SDK server and transport, and what it remembers. */
 export class McpSession {
   server!: Server
-  transport!: StreamableHTTPServerTransport
+  transport!: WebStandardStreamableHTTPServerTransport
   /** Its room's messages from the live feed (kept once closed: it still tells how far the session got). */
   feed: Subscription<RoomNotification> | null = null
   /** Open standalone GET streams (0 or 1). */

@@ -1,5 +1,5 @@
 /** The MCP tool list, generated from the action table: published input/output schemas and the unread block. */
-import type { Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { Tool } from '@modelcontextprotocol/server'
 import { ACTIONS, type ActionDef } from '../../lib/actions/index.ts'
 import { Messages } from '../../lib/actions/schemas.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
