@@ -122,7 +122,7 @@ export class WaitTasks {
     if (!task) return null
     if (task.status === 'working' && task.deadline <= this.ctx.clock()) {
       await this.#settle(task, await this.#alive(task.agentId))
-      return this.#read(id, task)
+      return toWaitTask((await this.ctx.store.waitTask(id)) ?? task)
     }
     return toWaitTask(task)
   }
@@ -342,9 +342,5 @@ export class WaitTasks {
 
   async #alive(agentId: string): Promise<boolean> {
     return (await this.ctx.store.existingAgents([agentId])).has(agentId)
-  }
-
-  async #read(id: string, fallback: WaitTaskRecord): Promise<WaitTask> {
-    return toWaitTask((await this.ctx.store.waitTask(id)) ?? fallback)
   }
 }

@@ -207,6 +207,19 @@ if (DATABASE_URL) {
     assert.deepEqual((await b.app.rooms.unread({ agentToken: bob })).data.messages, [])
   })
 
+  test('two instances: a task started on an instance that died completes on the other (its sweep finds it)', async (t) => {
+    const config = await testConfig(t)
+    const a = await startApp(null, {}, { config, listen: false })
+    const b = await startApp(t, {}, { config: { ...config }, listen: false })
+    const { alice, bob } = await room(a)
+    const task = await a.app.rooms.startWaitTask({ agentToken: bob })
+    await a.app.close()
+    await b.app.rooms.send({ agentToken: alice, text: 'anyone there?' })
+    const done = await ended(b, task.id)
+    assert.equal(done.status, 'completed')
+    assert.deepEqual(bodies(done), ['anyone there?'])
+  })
+
   test('two instances: a task cancelled on B is heard by a follower on A', async (t) => {
     const config = await testConfig(t)
     const a = await startApp(t, {}, { config, listen: false })
