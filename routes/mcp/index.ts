@@ -72,17 +72,16 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? RPC.PARSE : RPC.SERVER_ERROR
     return fail(reply, status, code, status === 500 ? 'Internal error' : err.message)
   })
+  const modern = modernMcp({ service, reposDir: config.reposDir, instructions: MODERN_INSTRUCTIONS, log: app.log, bodyLimit: config.bodyLimitBytes })
   // Responses in flight (streams): shutdown waits for them to end so their connections are idle when the server closes.
   const inFlight = new Set<Promise<unknown>>()
   app.addHook('preClose', async () => {
-    await registry.closeAll()
+    await Promise.all([registry.closeAll(), modern.close()])
     let timer: NodeJS.Timeout | undefined
     await Promise.race([Promise.allSettled(inFlight), new Promise((r) => (timer = setTimeout(r, 2000)))])
     clearTimeout(timer)
   })
   if (config.mcpPort !== undefined) secondListener(app, config)
-  const modern = modernMcp({ service, reposDir: config.reposDir, instructions: MODERN_INSTRUCTIONS, log: app.log, bodyLimit: config.bodyLimitBytes })
-  app.addHook('onClose', () => modern.close())
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     if (await modern.claims(req)) return modern.serve(req, reply)

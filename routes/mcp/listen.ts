@@ -53,6 +53,8 @@ export async function serveListen(
   id: string | number,
   token: string | null,
   asked: ListenFilter,
+  /** Ends of the open streams: shutdown ends them gracefully (an open stream would hold the server's close). */
+  openStreams: Set<() => void>,
 ): Promise<void> {
   const { agent, rooms, tasks } = await honor(service, token, asked)
   const honored: ListenFilter = {}
@@ -73,9 +75,12 @@ export async function serveListen(
     if (closed) return
     if (graceful) write({ id, result: { resultType: 'complete', _meta: { [SUBSCRIPTION_ID]: id } } })
     closed = true
+    openStreams.delete(close)
     for (const off of offs) off()
     raw.end()
   }
+  const close = () => end(true)
+  openStreams.add(close)
   raw.once('close', () => end(false))
 
   notify('notifications/subscriptions/acknowledged', { notifications: honored })

@@ -29,6 +29,7 @@ export function modernMcp(opts: { service: RoomService; reposDir: string; instru
     onerror: (err) => opts.log.debug({ err }, 'mcp request refused'),
   })
 
+  const streams = new Set<() => void>()
   return {
     /**
      * Whether this request speaks 2026-07-28. A session id or an initialize is the 2025 protocol for certain;
@@ -45,7 +46,7 @@ export function modernMcp(opts: { service: RoomService; reposDir: string; instru
       const body = req.body as RpcBody
       const bearer = bearerOf(req)
       if (body?.method === 'subscriptions/listen' && body.params?._meta?.[PROTOCOL_VERSION] === MODERN_REVISION && typeof body.params.notifications === 'object' && body.params.notifications !== null) {
-        return serveListen(service, reply, body.id ?? 0, bearer, body.params.notifications as ListenFilter)
+        return serveListen(service, reply, body.id ?? 0, bearer, body.params.notifications as ListenFilter, streams)
       }
       const extra: ModernRequest = { bearer, address: clientAddress(req.ip) }
       const response = await handler.fetch(webRequest(req, signalOf(reply)), {
@@ -55,6 +56,10 @@ export function modernMcp(opts: { service: RoomService; reposDir: string; instru
       return reply.send(response)
     },
 
-    close: () => handler.close(),
+    /** Shutdown: listen streams end gracefully (clients re-listen elsewhere), in-flight calls are aborted. */
+    async close() {
+      for (const end of [...streams]) end()
+      await handler.close()
+    },
   }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DATABASE_URL, startApp, testConfig, uniq, type TestServer } from '../helpers.ts'
 import { connect } from './helpers.ts'
-import { connectModern, MODERN, modernRpc } from './modern-helpers.ts'
+import { resultFromTaskOutcome } from '@modelcontextprotocol/ext-tasks/client'
+import { connectModern, MODERN, modernRpc, taskSession } from './modern-helpers.ts'
 
 /** Resolves with the next notification of `method` the client receives that matches `pred`. */
 function nextNotification(client: Awaited<ReturnType<typeof connectModern>>['client'], method: 'notifications/resources/updated', pred: (p: any) => boolean = () => true) {
@@ -129,38 +130,48 @@ test('2026-07-28: a stranger\'s listen is honored for nothing', async (t) => {
   assert.equal(await sub.closed, 'graceful')
 })
 
-test('2026-07-28: waitForMessages as a task completes when another agent writes; another is cancelled', async (t) => {
+test('2026-07-28: waitForMessages as a task (the official Tasks client) completes when another agent writes; another is cancelled', async (t) => {
   const s = await startApp(t)
-  const { alice, aliceToken, bobToken } = await roomWithTwo(t, s)
-  const started = await modernRpc(s.url, 'tools/call', { name: 'waitForMessages', arguments: { agentToken: bobToken, timeout: 3600 } }, { tasks: true })
-  assert.equal(started.body.result.resultType, 'task', JSON.stringify(started.body))
-  const taskId = started.body.result.taskId
-  assert.equal(started.body.result.status, 'working')
-  const got = await modernRpc(s.url, 'tasks/get', { taskId })
-  assert.equal(got.body.result.status, 'working')
-  // The v2 client follows the task on a listen stream: the task's end arrives as notifications/tasks.
+  const { alice, bob, aliceToken, bobToken } = await roomWithTwo(t, s)
+  const session = taskSession(s.url, bob.client)
+  t.after(() => session.close())
+  const exec = await session.callTool('waitForMessages', { agentToken: bobToken, timeout: 3600 })
+  const taskId = (exec as any).handle.taskId as string
+  assert.match(taskId, /^wt_/)
+  assert.equal((await modernRpc(s.url, 'tasks/get', { taskId })).body.result.status, 'working')
+  // Another v2 client follows the task on a listen stream: its end arrives as notifications/tasks.
   const watcher = await connectModern(t, s.url)
   const ended = new Promise<any>((resolve) => {
     watcher.client.fallbackNotificationHandler = async (n: any) => {
       if (n.method === 'notifications/tasks' && n.params.taskId === taskId) resolve(n.params)
     }
   })
-  const sub = await watcher.client.listen({ taskIds: [taskId] } as any)
-  assert.deepEqual((sub.honoredFilter as any).taskIds, [taskId])
+  await watcher.client.listen({ taskIds: [taskId] } as any)
   await alice.call('sendMessage', { agentToken: aliceToken, text: 'wake up bob' })
-  const note = await ended
-  assert.equal(note.status, 'completed')
-  const done = await modernRpc(s.url, 'tasks/get', { taskId })
-  assert.equal(done.body.result.status, 'completed')
-  assert.deepEqual(done.body.result.result.structuredContent.messages.map((m: any) => m.body), ['wake up bob'])
+  assert.equal((await ended).status, 'completed')
+  const { outcome } = await exec.settle()
+  const result = resultFromTaskOutcome(outcome) as any
+  assert.deepEqual(result.structuredContent.messages.map((m: any) => m.body), ['wake up bob'])
+  const unread = await bob.call('unreadMessages', { agentToken: bobToken })
+  assert.deepEqual(unread.json.messages, [], 'the task marked what it delivered as read')
 
-  const other = await modernRpc(s.url, 'tools/call', { name: 'waitForMessages', arguments: { agentToken: bobToken, timeout: 3600 } }, { tasks: true })
-  const cancel = await modernRpc(s.url, 'tasks/cancel', { taskId: other.body.result.taskId })
-  assert.equal(cancel.body.result.resultType, 'complete', JSON.stringify(cancel.body))
-  const after = await modernRpc(s.url, 'tasks/get', { taskId: other.body.result.taskId })
-  assert.equal(after.body.result.status, 'cancelled')
+  const other = await session.callTool('waitForMessages', { agentToken: bobToken, timeout: 3600 })
+  const otherId = (other as any).handle.taskId as string
+  await other.cancel()
+  assert.equal((await modernRpc(s.url, 'tasks/get', { taskId: otherId })).body.result.status, 'cancelled')
   const unknown = await modernRpc(s.url, 'tasks/get', { taskId: 'wt_unknown' })
   assert.match(unknown.body.error.message, /Unknown task/)
+})
+
+test('2026-07-28: without the Tasks extension waitForMessages answers in the call, as on 2025-11-25', async (t) => {
+  const s = await startApp(t)
+  const { bob, bobToken } = await roomWithTwo(t, s)
+  const r = await bob.call('waitForMessages', { agentToken: bobToken, timeout: 0 })
+  assert.equal(r.isError, undefined, r.text)
+  assert.deepEqual(r.json.messages, [])
+  const tooLong = await bob.call('waitForMessages', { agentToken: bobToken, timeout: 3600 })
+  assert.equal(tooLong.isError, true)
+  assert.match(tooLong.text, /timeout/)
 })
 
 const skip = !DATABASE_URL && 'needs PostgreSQL (set DATABASE_URL): several instances share one database'
@@ -173,6 +184,21 @@ test('2026-07-28 on two instances: a room created on A, joined and written on B 
   const sent = await bob.call('sendMessage', { agentToken: bobToken, text: 'sent on B' })
   assert.equal(sent.isError, undefined, sent.text)
   const unread = await alice.call('unreadMessages', { agentToken: aliceToken })
-  assert.deepEqual(unread.json.messages.map((m: any) => m.body), ['sent on B'])
-  void roomId
+  assert.deepEqual(unread.json.messages.map((m: any) => m.body), ['bob joined the room', 'sent on B'])
+  // A listen stream on A hears a message sent on B.
+  const asAlice = await connectModern(t, a.url, { bearer: aliceToken })
+  const uri = `convene://rooms/${roomId}`
+  const heard = nextNotification(asAlice.client, 'notifications/resources/updated', (p) => p.uri === uri)
+  await asAlice.client.listen({ resourceSubscriptions: [uri] })
+  await bob.call('sendMessage', { agentToken: bobToken, text: 'again on B' })
+  assert.equal((await heard).uri, uri)
+})
+
+test('2026-07-28: shutdown ends open listen streams gracefully instead of waiting on them', async (t) => {
+  const s = await startApp(t)
+  const { bobToken, roomId } = await roomWithTwo(t, s)
+  const asBob = await connectModern(t, s.url, { bearer: bobToken })
+  const sub = await asBob.client.listen({ resourceSubscriptions: [`convene://rooms/${roomId}`] })
+  await s.app.close()
+  assert.equal(await sub.closed, 'graceful')
 })
