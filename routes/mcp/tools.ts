@@ -1,7 +1,6 @@
 /** The MCP tool list, generated from the action table: published input/output schemas and the unread block. */
 import type { Tool } from '@modelcontextprotocol/server'
 import { ACTIONS, type ActionDef } from '../../lib/actions/index.ts'
-import { Messages } from '../../lib/actions/schemas.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; required?: string[] }
@@ -17,7 +16,7 @@ export interface McpTool {
 /** Which MCP revision a list is for: 2025-11-25 sessions hold the agentToken; 2026-07-28 calls pass it. */
 export type Era = 'legacy' | 'modern'
 
-const TOKEN_HINT = 'Your agentToken: the handle createRoom or joinRoom returned (or send it once as `Authorization: Bearer <agentToken>`)'
+const TOKEN_HINT = 'Your agentToken (createRoom/joinRoom return it)'
 
 const plain = (schema: unknown): JsonSchema => JSON.parse(JSON.stringify(schema)) as JsonSchema
 
@@ -48,7 +47,8 @@ function outputSchema(def: ActionDef): JsonSchema {
   const s = plain(def.result)
   s.properties = {
     ...s.properties,
-    unread: { ...plain(Messages), description: 'New messages since your last call (you have now seen them)' },
+    // Items not spelt out again on every tool (MCP context is a cost): they are the messages every list here holds.
+    unread: { type: 'array', items: { type: 'object' }, description: 'New messages since your last call (you have now seen them), shaped as in messages' },
   }
   return s
 }

@@ -38,6 +38,16 @@ test('2026-07-28: the v2 client negotiates the current revision; tools take the 
   assert.equal(caps.resources.subscribe, true)
 })
 
+test('MCP context budget: tools/list plus the instructions stay under 24k characters on both revisions', async (t) => {
+  const s = await startApp(t)
+  const modern = await connectModern(t, s.url)
+  const legacy = await connect(t, s.url)
+  for (const client of [modern.client, legacy.client] as any[]) {
+    const size = JSON.stringify((await client.listTools()).tools).length + (client.getInstructions() ?? '').length
+    assert.ok(size < 24_000, `tools/list + instructions: ${size} characters`)
+  }
+})
+
 test('2026-07-28: a call without agentToken says how to get one; a bad token is a tool error; nothing is stored', async (t) => {
   const s = await startApp(t)
   const c = await connectModern(t, s.url)
