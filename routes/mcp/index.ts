@@ -22,6 +22,7 @@ const INSTRUCTIONS = [
   'Start with createRoom or joinRoom; the session remembers your agentToken and room, so other tools need neither.',
   UNREAD,
   'Use waitForMessages to block until someone writes to you. Room events also arrive as notifications/message.',
+  '(This is MCP 2025-11-25. Clients that negotiate 2026-07-28 get no session: they pass the agentToken to each tool.)',
   '',
   docsText(ACTIONS),
 ].join('\n')
@@ -35,6 +36,7 @@ const MODERN_INSTRUCTIONS = [
   'waitForMessages blocks until someone writes to you; with the Tasks extension it runs as a task (timeout up to 86400 s)',
   'that completes when a message arrives. Your room is the resource convene://rooms/<roomId>; subscriptions/listen on it',
   '(with the Bearer header) tells you when it changes.',
+  '(This is MCP 2026-07-28. Clients on 2025-11-25 initialize a session instead, and the session holds the agentToken.)',
   '',
   docsText(ACTIONS),
 ].join('\n')
@@ -72,7 +74,14 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? RPC.PARSE : RPC.SERVER_ERROR
     return fail(reply, status, code, status === 500 ? 'Internal error' : err.message)
   })
-  const modern = modernMcp({ service, reposDir: config.reposDir, instructions: MODERN_INSTRUCTIONS, log: app.log, bodyLimit: config.bodyLimitBytes })
+  const modern = modernMcp({
+    service,
+    reposDir: config.reposDir,
+    instructions: MODERN_INSTRUCTIONS,
+    log: app.log,
+    bodyLimit: config.bodyLimitBytes,
+    maxStreamsPerAddress: config.maxSseStreamsPerIp,
+  })
   // Responses in flight (streams): shutdown waits for them to end so their connections are idle when the server closes.
   const inFlight = new Set<Promise<unknown>>()
   app.addHook('preClose', async () => {

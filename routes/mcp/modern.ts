@@ -3,6 +3,7 @@ import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
+import { RPC, rpcError } from '../../lib/net/jsonrpc.ts'
 import { serveListen, type ListenFilter } from './listen.ts'
 import { signalOf, webRequest } from './web-request.ts'
 import { modernServer, type ModernRequest } from './modern-server.ts'
@@ -21,7 +22,15 @@ export function bearerOf(req: FastifyRequest): string | null {
   return m ? m[1] : null
 }
 
-export function modernMcp(opts: { service: RoomService; reposDir: string; instructions: string; log: FastifyBaseLogger; bodyLimit: number }) {
+export function modernMcp(opts: {
+  service: RoomService
+  reposDir: string
+  instructions: string
+  log: FastifyBaseLogger
+  bodyLimit: number
+  /** Listen streams one client address may hold open on this instance (0: no limit). */
+  maxStreamsPerAddress: number
+}) {
   const { service } = opts
   const handler = createMcpHandler((ctx) => modernServer(service, opts.reposDir, opts.instructions, ctx), {
     legacy: 'reject',
@@ -30,6 +39,7 @@ export function modernMcp(opts: { service: RoomService; reposDir: string; instru
   })
 
   const streams = new Set<() => void>()
+  const perAddress = new Map<string, number>()
   return {
     /**
      * Whether this request speaks 2026-07-28. A session id or an initialize is the 2025 protocol for certain;
@@ -46,6 +56,18 @@ export function modernMcp(opts: { service: RoomService; reposDir: string; instru
       const body = req.body as RpcBody
       const bearer = bearerOf(req)
       if (body?.method === 'subscriptions/listen' && body.params?._meta?.[PROTOCOL_VERSION] === MODERN_REVISION && typeof body.params.notifications === 'object' && body.params.notifications !== null) {
+        const address = clientAddress(req.ip)
+        const held = perAddress.get(address) ?? 0
+        const max = opts.maxStreamsPerAddress
+        if (max > 0 && held >= max) {
+          return reply.status(429).send(rpcError(body.id ?? null, RPC.SERVER_ERROR, `Too many open listen streams from this address: at most ${max} (per instance)`))
+        }
+        perAddress.set(address, held + 1)
+        reply.raw.once('close', () => {
+          const left = (perAddress.get(address) ?? 1) - 1
+          if (left > 0) perAddress.set(address, left)
+          else perAddress.delete(address)
+        })
         return serveListen(service, reply, body.id ?? 0, bearer, body.params.notifications as ListenFilter, streams)
       }
       const extra: ModernRequest = { bearer, address: clientAddress(req.ip) }

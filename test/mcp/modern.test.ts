@@ -212,3 +212,30 @@ test('2026-07-28: shutdown ends open listen streams gracefully instead of waitin
   await s.app.close()
   assert.equal(await sub.closed, 'graceful')
 })
+
+test('2026-07-28 hostile input: foreign Origin, listen floods, malformed task and listen params change nothing', async (t) => {
+  const s = await startApp(t, { maxSseStreamsPerIp: 1 })
+  const { bobToken, roomId } = await roomWithTwo(t, s)
+  const foreign = await fetch(`${s.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'https://evil.example', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } }),
+  })
+  assert.equal(foreign.status, 403)
+
+  const asBob = await connectModern(t, s.url, { bearer: bobToken })
+  await asBob.client.listen({ resourceSubscriptions: [`convene://rooms/${roomId}`] })
+  const second = await modernRpc(s.url, 'subscriptions/listen', { notifications: { resourceSubscriptions: [`convene://rooms/${roomId}`] } }, { bearer: bobToken })
+  assert.equal(second.status, 429)
+  assert.match(second.body.error.message, /at most 1/)
+
+  const badId = await modernRpc(s.url, 'tasks/get', { taskId: 42 })
+  assert.equal(badId.body.error.code, -32602, JSON.stringify(badId.body))
+  const noRoom = await modernRpc(s.url, 'resources/read', { uri: 'file:///etc/passwd' }, { bearer: bobToken })
+  assert.match(noRoom.body.error.message, /Unknown resource/)
+  const stranger = await modernRpc(s.url, 'resources/read', { uri: `convene://rooms/${roomId}` }, { bearer: 'not-a-token' })
+  assert.match(stranger.body.error.message, /Invalid agentToken/)
+  const cap = await modernRpc(s.url, 'tools/call', { name: 'waitForMessages', arguments: { agentToken: bobToken, timeout: 100_000 } }, { tasks: true })
+  assert.equal(cap.body.result.isError, true)
+  assert.match(cap.body.result.content[0].text, /timeout/)
+})
