@@ -239,3 +239,17 @@ test('2026-07-28 hostile input: foreign Origin, listen floods, malformed task an
   assert.equal(cap.body.result.isError, true)
   assert.match(cap.body.result.content[0].text, /timeout/)
 })
+
+test('2026-07-28: a kicked agent\'s listen stream ends and tells it nothing more', async (t) => {
+  const s = await startApp(t)
+  const { alice, aliceToken, bobToken, roomId } = await roomWithTwo(t, s)
+  const asBob = await connectModern(t, s.url, { bearer: bobToken })
+  const updates: any[] = []
+  asBob.client.setNotificationHandler('notifications/resources/updated', (n: any) => void updates.push(n.params))
+  const sub = await asBob.client.listen({ resourceSubscriptions: [`convene://rooms/${roomId}`] })
+  const kicked = await alice.call('kickAgent', { agentToken: aliceToken, targetAgent: 'bob' })
+  assert.equal(kicked.isError, undefined, kicked.text)
+  assert.equal(await sub.closed, 'graceful')
+  await alice.call('sendMessage', { agentToken: aliceToken, text: 'after the kick' })
+  assert.equal(updates.length, 0)
+})
