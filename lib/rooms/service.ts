@@ -13,6 +13,7 @@ import { Waits } from './waits.ts'
 export type { Participant } from './page.ts'
 export type { Result } from './replies.ts'
 export type { WaitTask } from './wait-tasks.ts'
+export { KEEP_ENDED_MS as WAIT_TASK_KEPT_MS } from './wait-tasks.ts'
 
 export class RoomService {
   /** This instance's live feed of room messages (SSE, MCP notifications, the web page). */

@@ -9,7 +9,7 @@ import { unreadResult } from './replies.ts'
 export const WAIT_TASK_DEFAULT_SECONDS = 3600
 export const WAIT_TASK_MAX_SECONDS = 86400
 /** Ended tasks are kept this long for tasks/get and tasks/result, then deleted. */
-const KEEP_ENDED_MS = 3_600_000
+export const KEEP_ENDED_MS = 3_600_000
 const DUE_BATCH = 100
 
 export interface WaitTask {

@@ -1,10 +1,9 @@
 /** A durable wait as an MCP Task (the 2026-07-28 Tasks extension, io.modelcontextprotocol/tasks). */
-import type { WaitTask } from '../../lib/rooms/service.ts'
+import { WAIT_TASK_KEPT_MS, type WaitTask } from '../../lib/rooms/service.ts'
 import { toolResult } from './call.ts'
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks'
-/** How long a finished task's result stays readable, and how often a client without a listen stream should poll. */
-export const TASK_TTL_MS = 3_600_000
+/** How often a client without a listen stream should poll. */
 export const TASK_POLL_MS = 1000
 
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities'
@@ -21,7 +20,8 @@ const base = (t: WaitTask) => ({
   status: t.status,
   createdAt: t.createdAt.toISOString(),
   lastUpdatedAt: t.updatedAt.toISOString(),
-  ttlMs: TASK_TTL_MS,
+  // How long a finished task's result stays readable.
+  ttlMs: WAIT_TASK_KEPT_MS,
   pollIntervalMs: TASK_POLL_MS,
 })
 
