@@ -1,15 +1,34 @@
 /**
- * MCP: tool-call throughput (sendMessage, many sessions) and notification latency (one room, 100 sessions
- * with open GET streams), against a server process of its own. Usage: tsx bench/mcp.ts [--calls 5000]
+ * MCP: tool-call throughput (sendMessage) on both revisions — 2025-11-25 sessions and 2026-07-28 stateless calls,
+ * taking turns — notification latency (one room, 100 sessions with open GET streams) and wait-task wake-up
+ * latency (2026-07-28 listen streams), against a server process of its own.
+ * Usage: tsx bench/mcp.ts [--calls 5000] [--messages 100] [--rounds 200]
  */
 import { Pool } from 'undici'
 import { percentile, startServer } from './server.ts'
 
+const LEGACY = '2025-11-25'
+const MODERN = '2026-07-28'
+const TASKS = 'io.modelcontextprotocol/tasks'
+
 const HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
+  'mcp-protocol-version': LEGACY,
 }
+
+/** What a 2026-07-28 request carries instead of a session: the method (and tool) in headers, the envelope in `_meta`. */
+const modernHeaders = (method: string, name?: string) => ({
+  ...HEADERS,
+  'mcp-protocol-version': MODERN,
+  'mcp-method': method,
+  ...(name ? { 'mcp-name': name } : {}),
+})
+const envelope = (tasks = false) => ({
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': tasks ? { extensions: { [TASKS]: {} } } : {},
+})
 
 let nextId = 1
 const rpc = (method: string, params: Record<string, unknown>) => JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params })
@@ -24,50 +43,100 @@ function response(body: string): any {
   return body.trim().startsWith('{') ? JSON.parse(body) : null
 }
 
+/** Hands each JSON-RPC message of an SSE body to `onMessage` until the stream ends or is aborted. */
+async function readSse(body: NonNullable<Response['body']>, onMessage: (msg: any) => void) {
+  let buf = ''
+  try {
+    for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+      buf += chunk
+      let i: number
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data:') && l.slice(5).trim())
+        buf = buf.slice(i + 2)
+        if (data) onMessage(JSON.parse(data.slice(5)))
+      }
+    }
+  } catch {
+    // aborted at the end
+  }
+}
+
 function client(url: string, connections: number) {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 10_000 })
-  const post = async (payload: string, sessionId?: string) => {
-    const res = await pool.request({
-      path: '/mcp',
-      method: 'POST',
-      headers: { ...HEADERS, ...(sessionId ? { 'mcp-session-id': sessionId } : {}) },
-      body: payload,
-    })
+  const post = async (payload: string, headers: Record<string, string>) => {
+    const res = await pool.request({ path: '/mcp', method: 'POST', headers, body: payload })
     const text = await res.body.text()
     return { status: res.statusCode, sessionId: res.headers['mcp-session-id'] as string | undefined, msg: response(text) }
   }
-  const session = async () => {
-    const init = await post(rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } }))
-    await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), init.sessionId)
-    return init.sessionId!
-  }
-  const tool = async (sessionId: string, name: string, args: Record<string, unknown>) => {
-    const r = await post(rpc('tools/call', { name, arguments: args }), sessionId)
+  const resultOf = (name: string, r: { msg: any }) => {
     const result = r.msg?.result
     if (!result || result.isError) throw new Error(`${name} failed: ${JSON.stringify(r.msg)}`)
     return result
   }
-  return { pool, session, tool }
+  const withSession = (sessionId?: string) => ({ ...HEADERS, ...(sessionId ? { 'mcp-session-id': sessionId } : {}) })
+  const session = async () => {
+    const init = await post(rpc('initialize', { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'bench', version: '1' } }), withSession())
+    await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), withSession(init.sessionId))
+    return init.sessionId!
+  }
+  const tool = async (sessionId: string, name: string, args: Record<string, unknown>) =>
+    resultOf(name, await post(rpc('tools/call', { name, arguments: args }), withSession(sessionId)))
+  /** A 2026-07-28 tools/call; `tasks` declares the Tasks extension. */
+  const modernTool = async (name: string, args: Record<string, unknown>, tasks = false) =>
+    resultOf(name, await post(rpc('tools/call', { name, arguments: args, _meta: envelope(tasks) }), modernHeaders('tools/call', name)))
+  return { pool, session, tool, modernTool }
 }
 
-/** sendMessage through many sessions (one agent per room), CONCURRENCY requests in flight. */
-export async function throughput(url: string, sessions: number, calls: number, concurrency: number) {
+type Client = ReturnType<typeof client>
+/** Sends one message as agent `i`. */
+type Sender = (i: number, text: string) => Promise<unknown>
+
+/** `agents` 2025-11-25 sessions, each alone in its room. */
+async function sessionSenders(c: Client, agents: number): Promise<Sender> {
+  const ids = await Promise.all(Array.from({ length: agents }, () => c.session()))
+  await Promise.all(ids.map((sid, i) => c.tool(sid, 'createRoom', { agentName: 'bench', name: `mcp-bench-${i}-${Date.now()}` })))
+  return (i, text) => c.tool(ids[i], 'sendMessage', { text })
+}
+
+/** `agents` 2026-07-28 agents, each alone in its room: no session, the agentToken rides every call. */
+async function statelessSenders(c: Client, agents: number): Promise<Sender> {
+  const created = await Promise.all(
+    Array.from({ length: agents }, (_, i) => c.modernTool('createRoom', { agentName: 'bench', name: `mcp-modern-${i}-${Date.now()}` })),
+  )
+  const tokens: string[] = created.map((r) => r.structuredContent.agentToken)
+  return (i, text) => c.modernTool('sendMessage', { agentToken: tokens[i], text })
+}
+
+/**
+ * sendMessage calls/s on each revision, `agents` agents each, CONCURRENCY requests in flight. After a warm-up of
+ * each, the two take turns (session, stateless, stateless, session; calls/2 each), so the host's drift hits both.
+ * `cpuMs` reads the server's CPU time, for its CPU per call.
+ */
+export async function throughput(url: string, agents: number, calls: number, concurrency: number, cpuMs: () => number) {
   const c = client(url, concurrency)
   try {
-    const ids = await Promise.all(Array.from({ length: sessions }, () => c.session()))
-    await Promise.all(ids.map((sid, i) => c.tool(sid, 'createRoom', { agentName: 'bench', name: `mcp-bench-${i}-${Date.now()}` })))
-    const burst = async (n: number) => {
+    const senders = { session: await sessionSenders(c, agents), stateless: await statelessSenders(c, agents) }
+    const seconds = { session: 0, stateless: 0 }
+    const cpu = { session: 0, stateless: 0 }
+    const burst = async (send: Sender, n: number) => {
       let next = 0
       const t0 = performance.now()
       await Promise.all(
         Array.from({ length: concurrency }, async (_, w) => {
-          for (let i = next++; i < n; i = next++) await c.tool(ids[(w + i) % sessions], 'sendMessage', { text: `message ${i}` })
+          for (let i = next++; i < n; i = next++) await send((w + i) % agents, `message ${i}`)
         }),
       )
-      return n / ((performance.now() - t0) / 1000)
+      return (performance.now() - t0) / 1000
     }
-    await burst(Math.min(1000, calls)) // warm-up
-    return Math.round(await burst(calls))
+    for (const send of Object.values(senders)) await burst(send, Math.min(1000, calls))
+    const half = Math.ceil(calls / 2)
+    for (const rev of ['session', 'stateless', 'stateless', 'session'] as const) {
+      const cpu0 = cpuMs()
+      seconds[rev] += await burst(senders[rev], half)
+      cpu[rev] += cpuMs() - cpu0
+    }
+    const rate = (rev: keyof typeof seconds) => ({ perSec: Math.round((2 * half) / seconds[rev]), cpuUs: Math.round((cpu[rev] * 1000) / (2 * half)) })
+    return { session: rate('session'), stateless: rate('stateless') }
   } finally {
     await c.pool.close()
   }
@@ -93,29 +162,15 @@ export async function latency(url: string, readers: number, messages: number) {
         streams.push(abort)
         const res = await fetch(`${url}/mcp`, { headers: { ...HEADERS, 'mcp-session-id': sid }, signal: abort.signal })
         if (res.status !== 200) throw new Error(`GET stream ${res.status}`)
-        void (async () => {
-          let buf = ''
-          try {
-            for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-              buf += chunk
-              let i: number
-              while ((i = buf.indexOf('\n\n')) >= 0) {
-                const block = buf.slice(0, i)
-                buf = buf.slice(i + 2)
-                const data = block.split('\n').find((l) => l.startsWith('data:') && l.slice(5).trim())
-                const body: string | undefined = data ? JSON.parse(data.slice(5)).params?.data?.body : undefined
-                const n = body?.startsWith('lat ') ? Number(body.slice(4)) : NaN
-                if (sentAt.has(n)) {
-                  samples.push(performance.now() - sentAt.get(n)!)
-                  received++
-                  notify()
-                }
-              }
-            }
-          } catch {
-            // aborted at the end
+        void readSse(res.body!, (msg) => {
+          const body: string | undefined = msg.params?.data?.body
+          const n = body?.startsWith('lat ') ? Number(body.slice(4)) : NaN
+          if (sentAt.has(n)) {
+            samples.push(performance.now() - sentAt.get(n)!)
+            received++
+            notify()
           }
-        })()
+        })
       }),
     )
     for (let n = 0; n < messages; n++) {
@@ -135,22 +190,95 @@ export async function latency(url: string, readers: number, messages: number) {
   }
 }
 
-export async function run(opts: { databaseUrl?: string; calls?: number; sessions?: number; readers?: number; messages?: number } = {}) {
+/** A `subscriptions/listen` stream following one task, once acknowledged: `done` resolves at its notifications/tasks. */
+async function listenTask(url: string, taskId: string, abort: AbortController) {
+  const res = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: modernHeaders('subscriptions/listen'),
+    body: rpc('subscriptions/listen', { notifications: { taskIds: [taskId] }, _meta: envelope() }),
+    signal: abort.signal,
+  })
+  if (res.status !== 200) throw new Error(`listen ${res.status}: ${await res.text()}`)
+  let acked!: (followed: boolean) => void
+  let ended!: (e: { at: number; task: any }) => void
+  const acknowledged = new Promise<boolean>((r) => (acked = r))
+  const done = new Promise<{ at: number; task: any }>((r) => (ended = r))
+  void readSse(res.body!, (msg) => {
+    if (msg.method === 'notifications/subscriptions/acknowledged') acked(!!msg.params?.notifications?.taskIds?.includes(taskId))
+    if (msg.method === 'notifications/tasks' && msg.params?.taskId === taskId) ended({ at: performance.now(), task: msg.params })
+  })
+  if (!(await acknowledged)) throw new Error(`listen did not follow task ${taskId}`)
+  return { done }
+}
+
+/**
+ * Wait-task wake-up (2026-07-28): `pairs` rooms in parallel, each with a waiter and a sender, `rounds` rounds
+ * in all, one after another within a room. A round: the waiter starts `waitForMessages` as a task and follows it
+ * on a listen stream; the sender sends; latency from the send's request start to the task's notifications/tasks.
+ */
+export async function wakeups(url: string, rounds: number, pairs: number) {
+  const c = client(url, 2 * pairs)
+  const samples: number[] = []
+  const odd: string[] = []
+  try {
+    await Promise.all(
+      Array.from({ length: pairs }, async (_, p) => {
+        const room = await c.modernTool('createRoom', { agentName: 'sender', name: `mcp-wake-${p}-${Date.now()}` })
+        const sender: string = room.structuredContent.agentToken
+        const joined = await c.modernTool('joinRoom', { roomId: room.structuredContent.roomId, agentName: 'waiter' })
+        const waiter: string = joined.structuredContent.agentToken
+        for (let n = p; n < rounds; n += pairs) {
+          const task = await c.modernTool('waitForMessages', { agentToken: waiter, timeout: 3600 }, true)
+          if (task.resultType !== 'task' || task.status !== 'working') throw new Error(`no working task: ${JSON.stringify(task)}`)
+          const abort = new AbortController()
+          try {
+            const { done } = await listenTask(url, task.taskId, abort)
+            const t0 = performance.now()
+            await c.modernTool('sendMessage', { agentToken: sender, text: `wake ${n}` })
+            const end = await Promise.race([done, new Promise<null>((r) => setTimeout(() => r(null), 5000))])
+            if (end === null) odd.push(`round ${n}: no notifications/tasks in 5 s`)
+            else if (end.task.status !== 'completed' || !JSON.stringify(end.task.result).includes(`wake ${n}`)) odd.push(`round ${n}: ${JSON.stringify(end.task).slice(0, 300)}`)
+            else samples.push(end.at - t0)
+          } finally {
+            abort.abort()
+          }
+        }
+      }),
+    )
+    samples.sort((a, b) => a - b)
+    return { p50: +percentile(samples, 50).toFixed(1), p99: +percentile(samples, 99).toFixed(1), completed: samples.length, odd }
+  } finally {
+    await c.pool.close()
+  }
+}
+
+export async function run(opts: { databaseUrl?: string; calls?: number; sessions?: number; readers?: number; messages?: number; rounds?: number } = {}) {
   // 164 sessions from one address stand for many clients: lift the per-address cap (100 by default).
   const srv = await startServer({ databaseUrl: opts.databaseUrl, env: { MAX_MCP_SESSIONS_PER_IP: '0' } })
+  const b = srv.backend
   try {
     const sessions = opts.sessions ?? 64
-    const perSec = await throughput(srv.url, sessions, opts.calls ?? 5000, 32)
-    console.error(`[mcp ${srv.backend}] sendMessage via MCP: ${perSec} calls/s (${sessions} sessions)`)
+    const { session, stateless } = await throughput(srv.url, sessions, opts.calls ?? 5000, 32, srv.cpuMs)
+    const calls = (r: typeof session) => `${r.perSec} calls/s (server CPU ${r.cpuUs} µs a call)`
+    console.error(`[mcp ${b}] sendMessage, ${sessions} agents: ${LEGACY} sessions ${calls(session)}, ${MODERN} stateless ${calls(stateless)}`)
     const readers = opts.readers ?? 100
     const lat = await latency(srv.url, readers, opts.messages ?? 100)
-    console.error(`[mcp ${srv.backend}] notification latency with ${readers} sessions: p50 ${lat.p50} ms, p99 ${lat.p99} ms (${lat.delivered}/${lat.expected})`)
-    const b = srv.backend
+    console.error(`[mcp ${b}] notification latency with ${readers} sessions: p50 ${lat.p50} ms, p99 ${lat.p99} ms (${lat.delivered}/${lat.expected})`)
+    const rounds = opts.rounds ?? 200
+    const pairs = 4
+    const wake = await wakeups(srv.url, rounds, pairs)
+    console.error(`[mcp ${b}] task wake-up, ${pairs} rooms in parallel: p50 ${wake.p50} ms, p99 ${wake.p99} ms (${wake.completed}/${rounds})`)
+    for (const o of wake.odd.slice(0, 5)) console.error(`[mcp ${b}] odd wake-up: ${o}`)
     return {
-      [`mcp sendMessage calls/s, ${sessions} sessions (${b})`]: perSec,
+      [`mcp sendMessage calls/s, ${sessions} sessions (${b})`]: session.perSec,
+      [`mcp ${MODERN} stateless sendMessage calls/s, ${sessions} agents (${b})`]: stateless.perSec,
+      [`mcp sendMessage server CPU µs a call, session / stateless (${b})`]: `${session.cpuUs} / ${stateless.cpuUs}`,
       [`mcp notification p50 ms, ${readers} sessions (${b})`]: lat.p50,
       [`mcp notification p99 ms, ${readers} sessions (${b})`]: lat.p99,
       [`mcp notifications delivered (${b})`]: `${lat.delivered}/${lat.expected}`,
+      [`mcp task wake-up p50 ms, ${pairs} rooms (${b})`]: wake.p50,
+      [`mcp task wake-up p99 ms, ${pairs} rooms (${b})`]: wake.p99,
+      [`mcp task wake-ups completed (${b})`]: `${wake.completed}/${rounds}`,
       [`server RSS MB after mcp (${b})`]: Math.round(srv.rssMb()),
     }
   } finally {
@@ -163,5 +291,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(`--${name}`)
     return i >= 0 ? Number(process.argv[i + 1]) : undefined
   }
-  console.log(await run({ databaseUrl: process.env.DATABASE_URL || undefined, calls: arg('calls'), messages: arg('messages') }))
+  console.log(await run({ databaseUrl: process.env.DATABASE_URL || undefined, calls: arg('calls'), messages: arg('messages'), rounds: arg('rounds') }))
 }
