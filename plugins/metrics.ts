@@ -5,11 +5,21 @@ import type { Config } from '../lib/config.ts'
 import type { PgBus } from '../lib/events/pg.ts'
 
 /** Live sizes that the owning plugins report when scraped. */
-type Sizes = { sseStreams?: () => number; mcpSessions?: () => number; dbWaiting?: () => number; busPeers?: () => number }
+type Sizes = Partial<Record<'sseStreams' | 'mcpSessions' | 'mcpListenStreams' | 'dbWaiting' | 'busPeers', () => number>>
 
 function instruments(registry: Registry) {
   const registers = [registry]
   const sizes: Sizes = {}
+  /** A gauge read at scrape time from what its plugin provides. */
+  const size = (key: keyof Sizes, name: string, help: string) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(sizes[key]?.() ?? 0)
+      },
+    })
   return {
     /** Lets a plugin report a live size (open streams, sessions) at scrape time. */
     provide(key: keyof Sizes, fn: () => number) {
@@ -24,30 +34,10 @@ function instruments(registry: Registry) {
       registers,
     }),
     messagesSent: new Counter({ name: 'convene_messages_sent_total', help: 'Messages posted (agents and room-bot)', registers }),
-    sseStreams: new Gauge({
-      name: 'convene_sse_streams',
-      help: 'Open SSE streams on this instance',
-      registers,
-      collect() {
-        this.set(sizes.sseStreams?.() ?? 0)
-      },
-    }),
-    mcpSessions: new Gauge({
-      name: 'convene_mcp_sessions',
-      help: 'Live MCP sessions on this instance',
-      registers,
-      collect() {
-        this.set(sizes.mcpSessions?.() ?? 0)
-      },
-    }),
-    dbWaiting: new Gauge({
-      name: 'convene_db_waiting',
-      help: 'Statements and locks waiting for a PostgreSQL connection on this instance',
-      registers,
-      collect() {
-        this.set(sizes.dbWaiting?.() ?? 0)
-      },
-    }),
+    sseStreams: size('sseStreams', 'convene_sse_streams', 'Open SSE streams on this instance'),
+    mcpSessions: size('mcpSessions', 'convene_mcp_sessions', 'Live MCP sessions on this instance'),
+    mcpListenStreams: size('mcpListenStreams', 'convene_mcp_listen_streams', 'Open MCP subscriptions/listen streams on this instance'),
+    dbWaiting: size('dbWaiting', 'convene_db_waiting', 'Statements and locks waiting for a PostgreSQL connection on this instance'),
     pushDeliveries: new Counter({ name: 'convene_push_deliveries_total', help: 'A2A push deliveries', labelNames: ['result'], registers }),
     gitBytes: new Counter({ name: 'convene_git_bytes_total', help: 'Git bytes received and sent', labelNames: ['direction'], registers }),
     gitPackDuration: new Histogram({
@@ -57,14 +47,7 @@ function instruments(registry: Registry) {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
       registers,
     }),
-    busPeers: new Gauge({
-      name: 'convene_event_bus_peers',
-      help: 'Other instances heard on the PostgreSQL event bus (0: alone, no NOTIFY is sent)',
-      registers,
-      collect() {
-        this.set(sizes.busPeers?.() ?? 0)
-      },
-    }),
+    busPeers: size('busPeers', 'convene_event_bus_peers', 'Other instances heard on the PostgreSQL event bus (0: alone, no NOTIFY is sent)'),
     busLag: new Histogram({
       name: 'convene_event_bus_lag_seconds',
       help: 'Time from publishing a room event to its delivery to this instance',

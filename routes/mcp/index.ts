@@ -82,6 +82,7 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     bodyLimit: config.bodyLimitBytes,
     maxStreamsPerAddress: config.maxSseStreamsPerIp,
   })
+  app.metrics.provide('mcpListenStreams', () => modern.listenStreams)
   // Responses in flight (streams): shutdown waits for them to end so their connections are idle when the server closes.
   const inFlight = new Set<Promise<unknown>>()
   app.addHook('preClose', async () => {

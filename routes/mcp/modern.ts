@@ -78,6 +78,11 @@ export function modernMcp(opts: {
       return reply.send(response)
     },
 
+    /** Open listen streams (the metrics gauge). */
+    get listenStreams() {
+      return streams.size
+    },
+
     /** Shutdown: listen streams end gracefully (clients re-listen elsewhere), in-flight calls are aborted. */
     async close() {
       for (const end of [...streams]) end()

@@ -122,6 +122,7 @@ test('2026-07-28: listen tells an agent its room changed, never for another agen
   })
   const sub = await asBob.client.listen({ resourceSubscriptions: [uri] })
   assert.deepEqual(sub.honoredFilter.resourceSubscriptions, [uri])
+  assert.match(await (await fetch(`${s.url}/metrics`)).text(), /^convene_mcp_listen_streams 1$/m)
   await alice.call('sendMessage', { agentToken: aliceToken, text: 'dm for carol', to: 'carol' })
   const sent = await alice.call('sendMessage', { agentToken: aliceToken, text: 'for all' })
   if (updates.length === 0) await new Promise<void>((r) => (wake = r))
