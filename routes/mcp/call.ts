@@ -13,6 +13,9 @@ type Outcome = Awaited<ReturnType<typeof invokeAction>>
 /** Actions that already drain the agent's unread messages (into `messages` or `missedMessages`; `peek` must not consume). */
 const DRAINS = new Set(['message.unread', 'message.wait', 'message.send', 'room.join'])
 
+/** Whether the action hands over the caller's unread messages itself (no piggy-back read after it). */
+export const drainsItself = (tool: McpTool) => DRAINS.has(tool.def.name)
+
 export const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
 
 /** Runs the action; a caller's mistake comes back as the ActionError, anything else throws. */
@@ -42,7 +45,7 @@ export async function unreadFor(
   signal: AbortSignal,
 ): Promise<WireMessage[]> {
   if (Array.isArray(outcome.data.missedMessages)) return outcome.data.missedMessages as WireMessage[]
-  if (agent === null || DRAINS.has(tool.def.name)) return []
+  if (agent === null || drainsItself(tool)) return []
   return service.drainUnread(agent, undefined, true, signal)
 }
 

@@ -2,7 +2,7 @@
 import { validateParams } from '../../lib/actions/index.ts'
 import { ActionError } from '../../lib/errors.ts'
 import type { RoomService } from '../../lib/rooms/service.ts'
-import { failure, runAction, toolResult, unreadFor } from './call.ts'
+import { drainsItself, failure, runAction, toolResult, unreadFor } from './call.ts'
 import { acceptsTasks, createTaskResult } from './tasks.ts'
 import { TASK_TOOLS, type McpTool } from './tools.ts'
 
@@ -27,8 +27,9 @@ export async function callModernTool(service: RoomService, tool: McpTool, args: 
     raw.agentToken = token
   }
   try {
-    // The agent behind the token: for the room a tool defaults to, and for the unread messages it piggy-backs.
-    const needed = def.mcp.session || (def.mcp.roomDefault && raw.roomId === undefined)
+    // The agent behind the token, looked up only where the action does not do it for us: for the room a tool
+    // defaults to, and for the unread messages it piggy-backs (send and join hand theirs over themselves).
+    const needed = (def.mcp.session && !drainsItself(tool)) || (def.mcp.roomDefault && raw.roomId === undefined)
     const authed = token !== null && needed ? await service.authenticate(token) : null
     if (def.mcp.roomDefault && raw.roomId === undefined && authed) raw.roomId = authed.room.id
     if (TASK_TOOLS.has(def.name) && acceptsTasks(caller.envelope)) {
