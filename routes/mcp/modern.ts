@@ -49,6 +49,8 @@ export function modernMcp(opts: {
       if (req.method !== 'POST' || req.headers['mcp-session-id'] !== undefined) return false
       const body = req.body as RpcBody | RpcBody[] | undefined
       if (!Array.isArray(body) && body?.method === 'initialize') return false
+      // The per-request envelope's claim is what the SDK routes on: a request carrying it is never legacy.
+      if (!Array.isArray(body) && typeof body?.params?._meta?.[PROTOCOL_VERSION] === 'string') return true
       return !(await isLegacyRequest(webRequest(req, AbortSignal.abort()), body ?? null))
     },
 
