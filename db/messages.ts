@@ -23,12 +23,20 @@ async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
        WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
        RETURNING a.id, a.cursor = r.last_seq AS caught_up
      ), ins AS (
-       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at)
-       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM r
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions)
+       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+         -- candidates that are names of the room's agents now, in the order they were mentioned
+         CASE WHEN $11::text[] IS NULL THEN NULL ELSE NULLIF(ARRAY(
+           SELECT g.name FROM agents g WHERE g.room_id = $1 AND g.name = ANY($11::text[]) ORDER BY array_position($11::text[], g.name)
+         ), '{}') END
+       FROM r
        RETURNING seq
      )
      SELECT ins.seq, (SELECT caught_up FROM ag WHERE ag.id = $4::uuid) AS caught_up FROM ins`,
-    [m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp],
+    [
+      m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp,
+      m.replyTo ?? null, m.threadId ?? null, m.mentionCandidates?.length ? m.mentionCandidates : null,
+    ],
   )
   if (!row) throw new Error(`room ${m.roomId} vanished`)
   return { id: m.id, seq: Number(row.seq), timestamp: m.timestamp, caughtUp: row.caught_up === true }
@@ -38,7 +46,7 @@ async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
 export const insertNotice = (q: Sql, roomId: string, n: Notice, now: Date): Promise<Posted> =>
   insertMessage(q, { id: n.id, roomId, from: 'room-bot', fromId: null, to: null, toId: null, body: n.body, timestamp: now })
 
-type MessageQueries = Pick<Store, 'postMessage' | 'readUnread' | 'rewindCursor' | 'readAfter' | 'readRoom' | 'history'>
+type MessageQueries = Pick<Store, 'postMessage' | 'readUnread' | 'rewindCursor' | 'readAfter' | 'readRoom' | 'message' | 'threadReplies' | 'history'>
 
 export function messageQueries(db: Sql): MessageQueries {
   return {
@@ -46,19 +54,21 @@ export function messageQueries(db: Sql): MessageQueries {
 
     async readUnread(agent, opts) {
       const upTo = opts.upTo ?? null
+      // mentionsOnly: DMs to the agent and broadcasts naming it; the page's bounds (and the cursor) are unchanged
+      const only = opts.mentionsOnly ? 'AND (m.recipient_id = $1 OR prev.name = ANY(m.mentions))' : ''
       const page = `SELECT ${MSG_COLS.split(', ').map((c) => `m.${c}`).join(', ')}
       FROM messages m, prev
-      WHERE m.room_id = $2 AND m.seq > COALESCE($5::bigint, prev.cursor) AND m.seq <= COALESCE($3, (SELECT last_seq FROM rooms WHERE id = $2))
-        AND ${VISIBLE} AND m.sender_id IS DISTINCT FROM $1
+      WHERE m.room_id = $2 AND m.seq > GREATEST(prev.cursor, $5::bigint) AND m.seq <= COALESCE($3, (SELECT last_seq FROM rooms WHERE id = $2))
+        AND ${VISIBLE} AND m.sender_id IS DISTINCT FROM $1 ${only}
       ORDER BY m.seq LIMIT $4`
       const params = [agent.id, agent.roomId, upTo, opts.limit, opts.after ?? null]
       let rows: Row[]
       if (!opts.move) {
-        rows = await db.query(`WITH prev AS (SELECT cursor FROM agents WHERE id = $1) ${page}`, params)
+        rows = await db.query(`WITH prev AS (SELECT cursor, name FROM agents WHERE id = $1) ${page}`, params)
       } else {
         // Locking the agent row serializes cursor moves, so two readers never both receive a message.
         rows = await db.query(
-          `WITH prev AS (SELECT cursor FROM agents WHERE id = $1 FOR UPDATE),
+          `WITH prev AS (SELECT cursor, name FROM agents WHERE id = $1 FOR UPDATE),
               page AS (${page}),
               target AS (
                 SELECT CASE WHEN (SELECT count(*) FROM page) < $4
@@ -95,6 +105,21 @@ export function messageQueries(db: Sql): MessageQueries {
         [roomId, afterSeq, limit],
       )
       return rows.map(toMessage)
+    },
+
+    async message(roomId, id) {
+      const [row] = await db.query(`SELECT ${MSG_COLS} FROM messages WHERE id = $2 AND room_id = $1`, [roomId, id])
+      return row ? toMessage(row) : null
+    },
+
+    async threadReplies(agent, rootId, limit, offset) {
+      const where = `m.room_id = $2 AND m.thread_id = $3 AND ${VISIBLE}`
+      const rows = await db.query(
+        `SELECT ${MSG_COLS} FROM messages m WHERE ${where} ORDER BY m.seq LIMIT $4 OFFSET $5`,
+        [agent.id, agent.roomId, rootId, limit, offset],
+      )
+      const [t] = await db.query<{ total: string }>(`SELECT count(*) AS total FROM messages m WHERE ${where}`, [agent.id, agent.roomId, rootId])
+      return { messages: rows.map(toMessage), total: Number(t?.total ?? 0) }
     },
 
     async history(agent, limit, offset) {

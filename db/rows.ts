@@ -4,7 +4,7 @@ import type { Row } from './database.ts'
 
 export const ROOM_COLS = 'id, name, password_hash, description, type, created_at, last_activity, last_seq'
 export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at'
-export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at'
+export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions'
 /** A message is visible to agent $1: broadcast, or a DM it sent or received. */
 export const VISIBLE = '(m.recipient_id IS NULL OR m.recipient_id = $1 OR m.sender_id = $1)'
 
@@ -40,6 +40,9 @@ export const toMessage = (r: Row): MessageRecord => ({
   toId: (r.recipient_id as string | null) ?? null,
   body: r.body as string,
   timestamp: r.created_at as Date,
+  replyTo: (r.reply_to as string | null) ?? null,
+  threadId: (r.thread_id as string | null) ?? null,
+  mentions: (r.mentions as string[] | null) ?? [],
 })
 
 export const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23505'

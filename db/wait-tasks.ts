@@ -2,7 +2,7 @@
 import type { WaitTaskRecord, WaitTaskStatus, WaitTaskStore } from '../lib/store.ts'
 import type { Row, Sql } from './database.ts'
 
-const COLS = 'id, agent_id, room_id, status, deadline, result::text AS result, error, created_at, updated_at'
+const COLS = 'id, agent_id, room_id, status, deadline, result::text AS result, error, mentions_only, created_at, updated_at'
 
 const toTask = (r: Row): WaitTaskRecord => ({
   id: r.id as string,
@@ -12,6 +12,7 @@ const toTask = (r: Row): WaitTaskRecord => ({
   deadline: r.deadline as Date,
   result: r.result === null || r.result === undefined ? null : JSON.parse(r.result as string),
   error: (r.error as string | null) ?? null,
+  mentionsOnly: r.mentions_only === true,
   createdAt: r.created_at as Date,
   updatedAt: r.updated_at as Date,
 })
@@ -31,9 +32,9 @@ export function waitTaskStore(db: Sql): WaitTaskStore {
           if (Number(n) >= max) return 'full'
         }
         await tx.query(
-          `INSERT INTO wait_tasks (id, agent_id, room_id, status, deadline, created_at, updated_at)
-           VALUES ($1, $2, $3, 'working', $4, $5, $5)`,
-          [task.id, task.agentId, task.roomId, task.deadline, now],
+          `INSERT INTO wait_tasks (id, agent_id, room_id, status, deadline, created_at, updated_at, mentions_only)
+           VALUES ($1, $2, $3, 'working', $4, $5, $5, $6)`,
+          [task.id, task.agentId, task.roomId, task.deadline, now, task.mentionsOnly === true],
         )
         return 'created'
       })

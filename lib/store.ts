@@ -35,10 +35,23 @@ export interface MessageRecord {
   toId: string | null
   body: string
   timestamp: Date
+  /** The message this one replies to (null if none). */
+  replyTo: string | null
+  /** The root of the thread a reply belongs to (null for a message that is not a reply). */
+  threadId: string | null
+  /** Names of the room's agents @mentioned (broadcasts only), as resolved when it was sent. */
+  mentions: string[]
 }
 
-/** A message before the store gives it its seq. */
-export type NewMessage = Omit<MessageRecord, 'seq'>
+/**
+ * A message before the store gives it its seq. `mentionCandidates`: names @mentioned in the body; the store keeps
+ * those of agents in the room at that moment, in the same statement as the insert.
+ */
+export type NewMessage = Omit<MessageRecord, 'seq' | 'replyTo' | 'threadId' | 'mentions'> & {
+  replyTo?: string | null
+  threadId?: string | null
+  mentionCandidates?: string[]
+}
 
 /** An agent before the store gives it its cursor and join time. */
 export type NewAgent = Omit<AgentRecord, 'cursor' | 'joinedAt'>
@@ -71,11 +84,13 @@ export interface RoomSummary {
 export interface ReadOptions {
   /** Read only messages with seq ≤ this (default: the room's latest). */
   upTo?: number
-  /** Start after this seq instead of the agent's cursor (paging without moving it). */
+  /** Start after this seq when it is past the agent's cursor (paging without moving it). */
   after?: number
   limit: number
   /** Move the agent's cursor past what was read. */
   move: boolean
+  /** Return only messages that mention the agent or are DMs to it (the cursor still moves past the others). */
+  mentionsOnly?: boolean
 }
 
 /** An agent whose A2A push deliveries this instance has leased. */
@@ -114,11 +129,13 @@ export interface WaitTaskRecord {
   /** JSON, set when completed. */
   result: unknown
   error: string | null
+  /** Completes only on a message that mentions the agent or is a DM to it. */
+  mentionsOnly: boolean
   createdAt: Date
   updatedAt: Date
 }
 
-export type NewWaitTask = Pick<WaitTaskRecord, 'id' | 'agentId' | 'roomId' | 'deadline'>
+export type NewWaitTask = Pick<WaitTaskRecord, 'id' | 'agentId' | 'roomId' | 'deadline'> & { mentionsOnly?: boolean }
 
 /** Messages a completing task hands over: the agent's cursor moves to `upTo`, unless it is already at `from` or past it. */
 export interface WaitTaskRead {
@@ -190,6 +207,10 @@ export interface Store extends PushStore, WaitTaskStore {
   readAfter(agent: { id: string; roomId: string } | null, roomId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>
   /** Every message after `afterSeq`, DMs included, oldest first: one read per event for fan-out that filters per subscriber. */
   readRoom(roomId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>
+  /** A message of the room by id, whoever may see it (callers check visibility). */
+  message(roomId: string, id: string): Promise<MessageRecord | null>
+  /** The replies of a thread the agent may see, oldest first, after skipping `offset`, and their visible total. */
+  threadReplies(agent: { id: string; roomId: string }, rootId: string, limit: number, offset: number): Promise<{ messages: MessageRecord[]; total: number }>
   /** The `limit` newest visible messages after skipping `offset` newest, oldest first, and the visible total. */
   history(agent: { id: string; roomId: string }, limit: number, offset: number): Promise<{ messages: MessageRecord[]; total: number }>
 

@@ -28,6 +28,9 @@ const Message = Type.Object({
   to: Type.Optional(Type.String({ description: 'Recipient of a direct message; absent for broadcasts' })),
   body: Type.String(),
   timestamp: Type.String({ description: 'ISO 8601' }),
+  replyTo: Type.Union([Type.String(), Type.Null()], { description: 'The message it replies to' }),
+  threadId: Type.String({ description: "Its thread's root (its own id if not a reply)" }),
+  mentions: Type.Array(Type.String(), { description: '@mentioned agents' }),
 })
 export const Messages = Type.Array(Message)
 

@@ -35,6 +35,10 @@ const Join = Type.Object({
   ...Missed,
 })
 
+const MentionsOnly = Type.Boolean({
+  description: 'Only DMs to you and messages that @mention you; your cursor still moves past the others (they count as read)',
+})
+
 const TargetParams = Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent })
 
 /** promote, demote and kick: an admin acting on another agent of the room. */
@@ -187,11 +191,13 @@ export const MESSAGE_ACTIONS = [
     alias: 'send',
     tool: 'sendMessage',
     title: 'Send a message',
-    description: 'Send a message to the room, or a direct message to one agent with `to` (only the two of you see it). In channels only admins may post.',
+    description:
+      'Send a message to the room, or a direct message to one agent with `to` (only the two of you see it). `replyTo` answers a message in its thread. `@name` in a broadcast mentions that agent. In channels only admins may post.',
     params: Type.Object({
       agentToken: AgentToken,
       text: Type.String({ minLength: 1, description: 'The message (1–32,000 characters)' }),
       to: Type.Optional(Type.String({ description: 'Agent name for a direct message; omit to broadcast' })),
+      replyTo: Type.Optional(Type.String({ maxLength: 100, description: 'Id of a message you can see: this one replies to it, in its thread' })),
     }),
     result: Type.Object({ id: Type.String(), seq: Type.Integer(), ...Missed }),
     a2a: { text: 'text' },
@@ -213,6 +219,25 @@ export const MESSAGE_ACTIONS = [
     run: (s, p) => s.history(p),
   }),
   defineAction({
+    name: 'message.thread',
+    alias: 'thread',
+    tool: 'messageThread',
+    title: 'Read a thread',
+    description: 'A thread, oldest first: its root message and the replies you may see, `limit` after skipping `offset`.',
+    params: Type.Object({
+      agentToken: AgentToken,
+      threadId: Type.String({ minLength: 1, maxLength: 100, description: "The thread: its root's id (any message's threadId)" }),
+      roomId: Type.Optional(RoomRef),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'How many (default 50, max 200)' })),
+      offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'How many to skip from the oldest (default 0)' })),
+    }),
+    result: Type.Object({ messages: Messages, total: Type.Integer() }),
+    a2a: { context: 'roomId' },
+    mcp: { session: true, roomDefault: true },
+    annotations: READ,
+    run: (s, p) => s.thread(p),
+  }),
+  defineAction({
     name: 'message.unread',
     alias: 'unread',
     tool: 'unreadMessages',
@@ -221,6 +246,7 @@ export const MESSAGE_ACTIONS = [
     params: Type.Object({
       agentToken: AgentToken,
       peek: Type.Optional(Type.Boolean({ description: 'Read without moving your cursor' })),
+      mentionsOnly: Type.Optional(MentionsOnly),
     }),
     result: Type.Object({ messages: Messages, total: Type.Integer() }),
     a2a: {},
@@ -239,6 +265,7 @@ export const MESSAGE_ACTIONS = [
       timeout: Type.Optional(
         Type.Number({ minimum: 0, maximum: 86400, default: 30, description: 'Seconds to wait (default 30; at most 60, or up to 86400 when run as an MCP task)' }),
       ),
+      mentionsOnly: Type.Optional(MentionsOnly),
     }),
     result: Type.Object({ messages: Messages, total: Type.Integer() }),
     a2a: {},

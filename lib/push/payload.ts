@@ -1,6 +1,7 @@
 /** The A2A request a room message is pushed as to an agent's endpoint, and its headers. */
 import { randomUUID } from 'node:crypto'
 import { rpcRequest } from '../net/jsonrpc.ts'
+import { threadOf } from '../rooms/wire.ts'
 import type { MessageRecord } from '../store.ts'
 
 /** A room message as the A2A `SendMessage` request POSTed to an agent's endpoint (A2A 1.0 shape). */
@@ -20,6 +21,9 @@ export function pushPayload(m: MessageRecord): string {
           seq: m.seq,
           roomId: m.roomId,
           timestamp: m.timestamp.toISOString(),
+          replyTo: m.replyTo,
+          threadId: threadOf(m),
+          mentions: m.mentions,
         },
       },
     }),

@@ -1,16 +1,27 @@
 // Messages: sending, history, and reading what is unread (the cursor that marks messages read).
 import { errors } from '../errors.ts'
-import { newId } from '../ids.ts'
+import { isUuid, newId } from '../ids.ts'
+import type { MessageRecord } from '../store.ts'
 import { notice, type RoomContext } from './context.ts'
+import { mentionCandidates } from './mentions.ts'
 import { missed, unreadResult } from './replies.ts'
-import { toWire, type WireMessage } from './wire.ts'
+import { canSee } from './visibility.ts'
+import { threadOf, toWire, type WireMessage } from './wire.ts'
 
 const UNREAD_PAGE = 500
+
+/** Which unread messages a drain returns. */
+export interface UnreadFilter {
+  /** Only DMs to the agent and broadcasts that @mention it (the cursor still moves past the rest). */
+  mentionsOnly?: boolean
+  /** Start after this seq when it is past the cursor (a wait task's messages known not to match). */
+  after?: number
+}
 
 export class Messaging {
   constructor(private readonly ctx: RoomContext) {}
 
-  async send(p: { agentToken: string; text: string; to?: string }, signal?: AbortSignal) {
+  async send(p: { agentToken: string; text: string; to?: string; replyTo?: string }, signal?: AbortSignal) {
     const { ctx } = this
     const { agent, room } = await ctx.authenticate(p.agentToken)
     const max = ctx.opts.maxMessageChars
@@ -22,6 +33,8 @@ export class Messaging {
       if (!recipient) throw errors.agentNotFound(p.to)
       toId = recipient.id
     }
+    const parent = p.replyTo === undefined ? null : await this.visible(room.id, agent.id, p.replyTo)
+    if (p.replyTo !== undefined && !parent) throw errors.invalid('replyTo:', `no message ${p.replyTo} that you can see in this room`)
     const id = newId()
     const posted = await ctx.store.postMessage({
       id,
@@ -32,6 +45,9 @@ export class Messaging {
       toId,
       body: p.text,
       timestamp: ctx.clock(),
+      replyTo: parent?.id ?? null,
+      threadId: parent ? threadOf(parent) : null,
+      mentionCandidates: toId === null ? mentionCandidates(p.text) : undefined,
     })
     await ctx.publish(room.id, posted)
     const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq, true, signal)
@@ -44,22 +60,46 @@ export class Messaging {
     return { text: `${messages.length} of ${total} message(s)`, roomId: room.id, data: { messages: messages.map(toWire), total } }
   }
 
-  async unread(p: { agentToken: string; peek?: boolean }, signal?: AbortSignal) {
+  /** A thread: its root, then the replies the caller may see, oldest first. A reply's id stands for its thread. */
+  async thread(p: { agentToken: string; threadId: string; roomId?: string; limit?: number; offset?: number }) {
+    const { agent, room } = await this.ctx.authenticate(p.agentToken, p.roomId)
+    const limit = p.limit ?? 50
+    const offset = p.offset ?? 0
+    const named = await this.visible(room.id, agent.id, p.threadId)
+    const root = named && named.threadId !== null ? await this.visible(room.id, agent.id, named.threadId) : named
+    if (!root) throw errors.invalid('threadId:', `no thread ${p.threadId} that you can see in this room`)
+    const withRoot = offset === 0
+    const replies = await this.ctx.store.threadReplies(agent, root.id, withRoot ? limit - 1 : limit, withRoot ? 0 : offset - 1)
+    const messages = [...(withRoot ? [root] : []), ...replies.messages].map(toWire)
+    const total = replies.total + 1
+    return { text: `${messages.length} of ${total} message(s) in the thread`, roomId: room.id, data: { messages, total } }
+  }
+
+  async unread(p: { agentToken: string; peek?: boolean; mentionsOnly?: boolean }, signal?: AbortSignal) {
     const { agent, room } = await this.ctx.authenticate(p.agentToken)
-    return unreadResult(room.id, await this.drainUnread(agent, undefined, !p.peek, signal))
+    return unreadResult(room.id, await this.drainUnread(agent, undefined, !p.peek, signal, { mentionsOnly: p.mentionsOnly }))
   }
 
   /**
    * All unread messages (paged, never truncated); moves the cursor unless `move` is false. Once `signal`
    * aborts (the client left), nothing more is read and what was read is handed back (the cursor rewinds to
-   * before it), so nothing is ever marked read for nobody; the result is then empty.
+   * before it), so nothing is ever marked read for nobody; the result is then empty. With `mentionsOnly` the
+   * cursor moves past the messages left out too (the caller chose to ignore them); an abort rewinds it to before
+   * the first message returned.
    */
-  async drainUnread(agent: { id: string; roomId: string }, upTo?: number, move = true, signal?: AbortSignal): Promise<WireMessage[]> {
+  async drainUnread(
+    agent: { id: string; roomId: string },
+    upTo?: number,
+    move = true,
+    signal?: AbortSignal,
+    filter: UnreadFilter = {},
+  ): Promise<WireMessage[]> {
     const out: WireMessage[] = []
-    let after: number | undefined
+    let after = filter.after
+    const mentionsOnly = filter.mentionsOnly === true
     for (;;) {
       if (signal?.aborted) break
-      const { messages, more } = await this.ctx.store.readUnread(agent, { upTo, after, limit: UNREAD_PAGE, move })
+      const { messages, more } = await this.ctx.store.readUnread(agent, { upTo, after, limit: UNREAD_PAGE, move, mentionsOnly })
       out.push(...messages.map(toWire))
       if (!more) break
       if (!move) after = messages.at(-1)!.seq
@@ -67,6 +107,12 @@ export class Messaging {
     if (!signal?.aborted) return out
     if (move && out.length > 0) await this.ctx.store.rewindCursor(agent.id, out[0].seq - 1)
     return []
+  }
+
+  /** A message of the room that the agent may see, by id; null for any other (unknown, elsewhere, someone else's DM). */
+  private async visible(roomId: string, agentId: string, id: string): Promise<MessageRecord | null> {
+    const m = isUuid(id) ? await this.ctx.store.message(roomId, id) : null
+    return m && canSee(m, agentId) ? m : null
   }
 
   /** Posts a room-bot notice (git pushes and the like). */

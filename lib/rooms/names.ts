@@ -16,11 +16,16 @@ export function checkRoomName(name: string, param: string): void {
 /** Whether a room of this (normalized) name could be created. */
 export const isCreatableRoomName = (name: string): boolean => ROOM_NAME.test(name) && !RESERVED_ROOM_NAMES.includes(name)
 
-export function checkAgentName(name: string): void {
-  if ([...name].length > 64) throw errors.invalid('agentName', 'must be at most 64 characters')
+/** Why `name` cannot be an agent's name, or null when it can. */
+export function agentNameProblem(name: string): string | null {
+  if ([...name].length > 64) return 'must be at most 64 characters'
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) {
-    throw errors.invalid('agentName', 'must not contain control characters or surrounding spaces')
-  }
-  if (name.toLowerCase() === ROOM_BOT) throw errors.invalid('agentName', `"${ROOM_BOT}" is reserved`)
+  if (/[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) return 'must not contain control characters or surrounding spaces'
+  if (name.toLowerCase() === ROOM_BOT) return `"${ROOM_BOT}" is reserved`
+  return null
+}
+
+export function checkAgentName(name: string): void {
+  const problem = agentNameProblem(name)
+  if (problem) throw errors.invalid('agentName', problem)
 }

@@ -65,23 +65,26 @@ export class RoomService {
   kick(p: { agentToken: string; targetAgent: string }) {
     return this.#membership.kick(p)
   }
-  send(p: { agentToken: string; text: string; to?: string }, signal?: AbortSignal) {
+  send(p: { agentToken: string; text: string; to?: string; replyTo?: string }, signal?: AbortSignal) {
     return this.#messaging.send(p, signal)
   }
   history(p: { agentToken: string; roomId: string; limit?: number; offset?: number }) {
     return this.#messaging.history(p)
   }
-  unread(p: { agentToken: string; peek?: boolean }, signal?: AbortSignal) {
+  thread(p: { agentToken: string; threadId: string; roomId?: string; limit?: number; offset?: number }) {
+    return this.#messaging.thread(p)
+  }
+  unread(p: { agentToken: string; peek?: boolean; mentionsOnly?: boolean }, signal?: AbortSignal) {
     return this.#messaging.unread(p, signal)
   }
-  wait(p: { agentToken: string; timeout?: number }, signal?: AbortSignal) {
+  wait(p: { agentToken: string; timeout?: number; mentionsOnly?: boolean }, signal?: AbortSignal) {
     return this.#waits.wait(p, signal)
   }
 
   // ---- wait tasks: message.wait outliving its request (MCP Tasks) ----
 
   /** Starts a wait (timeout in seconds, default 3600, at most 86400); it completes at once if something is unread. */
-  startWaitTask(p: { agentToken: string; timeout?: number }): Promise<WaitTask> {
+  startWaitTask(p: { agentToken: string; timeout?: number; mentionsOnly?: boolean }): Promise<WaitTask> {
     return this.#waitTasks.create(p)
   }
   /** The task behind a handle, null if unknown (or ended over an hour ago). */

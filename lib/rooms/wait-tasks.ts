@@ -5,6 +5,7 @@ import type { WaitTaskRecord, WaitTaskStatus } from '../store.ts'
 import type { RoomContext } from './context.ts'
 import type { Messaging } from './messaging.ts'
 import { unreadResult } from './replies.ts'
+import type { WireMessage } from './wire.ts'
 
 export const WAIT_TASK_DEFAULT_SECONDS = 3600
 export const WAIT_TASK_MAX_SECONDS = 86400
@@ -55,6 +56,8 @@ export class WaitTasks {
   /** How many followed working tasks each room has. */
   readonly #followedRooms = new Map<string, number>()
   readonly #deadlines = new Map<string, NodeJS.Timeout>()
+  /** mentionsOnly tasks: the seq up to which nothing unread matched (messages never change), so it is not read again. */
+  readonly #scanned = new Map<string, { roomId: string; seq: number }>()
   /** Per room: the pass running and the one queued behind it (events coalesce into it). */
   readonly #passes = new Map<string, { running: Promise<void> | null; queued: Promise<void> | null }>()
   #unsubscribe: (() => void) | null = null
@@ -91,7 +94,7 @@ export class WaitTasks {
   }
 
   /** A working task for the agent; completed at once if something is already unread. */
-  async create(p: { agentToken: string; timeout?: number }): Promise<WaitTask> {
+  async create(p: { agentToken: string; timeout?: number; mentionsOnly?: boolean }): Promise<WaitTask> {
     const timeout = p.timeout ?? WAIT_TASK_DEFAULT_SECONDS
     if (!(timeout >= 0 && timeout <= WAIT_TASK_MAX_SECONDS)) {
       throw errors.invalid('timeout', `must be a number from 0 to ${WAIT_TASK_MAX_SECONDS} (seconds)`)
@@ -102,7 +105,7 @@ export class WaitTasks {
     const id = `wt_${randomBytes(16).toString('base64url')}`
     const max = opts.maxWaitTasksPerAgent ?? 8
     const created = await store.createWaitTask(
-      { id, agentId: agent.id, roomId: room.id, deadline: new Date(now.getTime() + timeout * 1000) },
+      { id, agentId: agent.id, roomId: room.id, deadline: new Date(now.getTime() + timeout * 1000), mentionsOnly: p.mentionsOnly === true },
       max,
       now,
     )
@@ -157,6 +160,7 @@ export class WaitTasks {
   async roomsDeleted(roomIds: string[]): Promise<void> {
     const gone = new Set(roomIds)
     for (const id of roomIds) this.#rooms.delete(id)
+    for (const [id, s] of this.#scanned) if (gone.has(s.roomId)) this.#scanned.delete(id)
     const ids = [...this.#followers].filter(([, f]) => f.last && gone.has(f.last.roomId)).map(([id]) => id)
     await this.#recheck(ids)
   }
@@ -223,6 +227,8 @@ export class WaitTasks {
   async #pass(roomId: string): Promise<void> {
     const { store } = this.ctx
     const tasks = await store.workingWaitTasks(roomId)
+    const working = new Set(tasks.map((t) => t.id))
+    for (const [id, s] of this.#scanned) if (s.roomId === roomId && !working.has(id)) this.#scanned.delete(id)
     if (tasks.length === 0) this.#rooms.delete(roomId)
     else {
       const alive = await store.existingAgents([...new Set(tasks.map((t) => t.agentId))])
@@ -245,9 +251,9 @@ export class WaitTasks {
     }
     // A reader taking the messages between the peek and the completion makes it stale: peek again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const messages = await this.messaging.drainUnread({ id: task.agentId, roomId: task.roomId }, undefined, false)
+      const { messages, upTo } = await this.#peek(task)
       if (messages.length === 0 && task.deadline > clock()) return
-      const read = messages.length > 0 ? { agentId: task.agentId, from: messages[0].seq, upTo: messages.at(-1)!.seq } : null
+      const read = messages.length > 0 ? { agentId: task.agentId, from: messages[0].seq, upTo: upTo ?? messages.at(-1)!.seq } : null
       const out = await store.completeWaitTask(task.id, unreadResult(task.roomId, messages), read, clock())
       if (out === 'lost') return
       if (out === 'stale') continue
@@ -256,8 +262,23 @@ export class WaitTasks {
     }
   }
 
+  /**
+   * What the task would complete with. A mentionsOnly task reads up to the room's latest seq, which its completion
+   * moves the cursor to (past the messages left out, as message.wait does).
+   */
+  async #peek(task: WaitTaskRecord): Promise<{ messages: WireMessage[]; upTo?: number }> {
+    const agent = { id: task.agentId, roomId: task.roomId }
+    if (!task.mentionsOnly) return { messages: await this.messaging.drainUnread(agent, undefined, false) }
+    const upTo = (await this.ctx.store.lastSeqs([task.roomId])).get(task.roomId) ?? 0
+    const after = this.#scanned.get(task.id)?.seq
+    const messages = await this.messaging.drainUnread(agent, upTo, false, undefined, { mentionsOnly: true, after })
+    if (messages.length === 0) this.#scanned.set(task.id, { roomId: task.roomId, seq: upTo })
+    return { messages, upTo }
+  }
+
   /** This instance ended a task: its followers here hear it, and a wake-up lets other instances' followers re-read. */
   async #ended(task: WaitTaskRecord): Promise<void> {
+    this.#scanned.delete(task.id)
     this.#notify(task.id, toWaitTask(task))
     const seq = (await this.ctx.store.lastSeqs([task.roomId])).get(task.roomId)
     if (seq !== undefined) await this.ctx.events.publish({ roomId: task.roomId, seq })

@@ -15,11 +15,12 @@ export class Waits {
   ) {}
 
   /**
-   * Returns as soon as anything is unread (cursor moves), or empty after `timeout` seconds.
+   * Returns as soon as anything is unread (cursor moves), or empty after `timeout` seconds. With `mentionsOnly`,
+   * only a DM to the agent or a broadcast that @mentions it counts (the others are passed over).
    * Once `signal` aborts (the client left) nothing is read any more, so nothing is marked read for nobody.
    * An agent removed meanwhile (kicked, left elsewhere) ends the wait at once with Invalid agentToken.
    */
-  async wait(p: { agentToken: string; timeout?: number }, signal?: AbortSignal) {
+  async wait(p: { agentToken: string; timeout?: number; mentionsOnly?: boolean }, signal?: AbortSignal) {
     const timeout = p.timeout ?? 30
     if (!(timeout >= 0 && timeout <= MAX_WAIT_SECONDS)) {
       throw errors.invalid('timeout', `must be a number from 0 to ${MAX_WAIT_SECONDS} (up to ${WAIT_TASK_MAX_SECONDS} when run as an MCP task)`)
@@ -30,7 +31,7 @@ export class Waits {
       if (signal?.aborted) return unreadResult(room.id, [])
       // Listen before reading, so an event committed in between is not missed.
       const woke = this.nextEvent(room.id, deadline - Date.now(), signal)
-      const messages = await this.messaging.drainUnread(agent, undefined, true, signal)
+      const messages = await this.messaging.drainUnread(agent, undefined, true, signal, { mentionsOnly: p.mentionsOnly })
       if (messages.length > 0 || Date.now() >= deadline || signal?.aborted) {
         woke.cancel()
         return unreadResult(room.id, messages)

@@ -10,7 +10,16 @@ export interface WireMessage {
   to?: string
   body: string
   timestamp: string
+  /** The message it replies to, or null. */
+  replyTo: string | null
+  /** The thread it starts or belongs to: its root's id (its own id when it is not a reply). */
+  threadId: string
+  /** Agents it @mentions (possibly none). */
+  mentions: string[]
 }
+
+/** The thread a message starts or belongs to. */
+export const threadOf = (m: Pick<MessageRecord, 'id' | 'threadId'>): string => m.threadId ?? m.id
 
 export function toWire(m: MessageRecord): WireMessage {
   return {
@@ -21,5 +30,8 @@ export function toWire(m: MessageRecord): WireMessage {
     ...(m.to !== null ? { to: m.to } : {}),
     body: m.body,
     timestamp: m.timestamp.toISOString(),
+    replyTo: m.replyTo,
+    threadId: threadOf(m),
+    mentions: m.mentions,
   }
 }

@@ -1,6 +1,7 @@
 /** One live MCP session on this instance: SDK server and transport, remembered state, buffered notifications. */
 import type { LoggingMessageNotification, Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server'
 import type { Subscription } from '../../lib/feed/room-feed.ts'
+import { threadOf } from '../../lib/rooms/wire.ts'
 import type { MessageRecord } from '../../lib/store.ts'
 import type { SessionState } from './session-store.ts'
 
@@ -12,7 +13,17 @@ export type RoomNotification = LoggingMessageNotification
 
 /** A room message as an MCP notification: built once per message, shared by every session told of it. */
 export function roomNotification(m: MessageRecord): RoomNotification {
-  const data = { from: m.from, ...(m.to !== null ? { to: m.to } : {}), body: m.body, timestamp: m.timestamp.toISOString(), seq: m.seq }
+  const data = {
+    from: m.from,
+    ...(m.to !== null ? { to: m.to } : {}),
+    body: m.body,
+    timestamp: m.timestamp.toISOString(),
+    seq: m.seq,
+    id: m.id,
+    replyTo: m.replyTo,
+    threadId: threadOf(m),
+    mentions: m.mentions,
+  }
   return { method: 'notifications/message', params: { level: 'info', logger: `room/${m.roomId}`, data } }
 }
 
