@@ -1,4 +1,4 @@
-/** The room service's `Store` on SQL: the room, membership, message, push and wait-task queries over one database. */
+/** The room service's `Store` on SQL: the room, membership, message, search, push and wait-task queries over one database. */
 import { KeyedMutex } from './mutex.ts'
 import type { Store } from '../lib/store.ts'
 import { agentQueries } from './agents.ts'
@@ -6,6 +6,7 @@ import type { Database } from './database.ts'
 import { messageQueries } from './messages.ts'
 import { pushStore } from './push.ts'
 import { roomQueries } from './rooms.ts'
+import { searchQueries } from './search.ts'
 import { waitTaskStore } from './wait-tasks.ts'
 
 export function sqlStore(db: Database): Store {
@@ -17,6 +18,7 @@ export function sqlStore(db: Database): Store {
     ...messageQueries(db),
     ...pushStore(db),
     ...waitTaskStore(db),
+    ...searchQueries(db),
     withLock: (key, fn) => locks.run(key, () => db.withAdvisoryLock(key, fn)),
     async ping() {
       await db.query('SELECT 1')

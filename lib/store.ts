@@ -166,10 +166,37 @@ export interface WaitTaskStore {
   deleteEndedWaitTasks(before: Date): Promise<number>
 }
 
+/** A full-text search over the messages one agent may see in its room. */
+export interface SearchQuery {
+  agent: { id: string; roomId: string }
+  /** What the caller typed, read as a web search: words, "a phrase", or, -word. */
+  text: string
+  /** Sender's name. */
+  from?: string
+  since?: Date
+  until?: Date
+  /** A thread: its root and its replies. */
+  threadId?: string
+  limit: number
+  offset: number
+}
+
+export interface SearchHit {
+  message: MessageRecord
+  rank: number
+  /** The best passage of the body, each match between « and ». */
+  snippet: string
+}
+
+export interface SearchStore {
+  /** Matching messages, best first (newest first among equals), and how many match; none when the text has no searchable word. */
+  searchMessages(q: SearchQuery): Promise<{ hits: SearchHit[]; total: number }>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store extends PushStore, WaitTaskStore {
+export interface Store extends PushStore, WaitTaskStore, SearchStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */

@@ -273,4 +273,38 @@ export const MESSAGE_ACTIONS = [
     annotations: hints(false, false, false),
     run: (s, p, ctx) => s.wait(p, ctx.signal),
   }),
+  defineAction({
+    name: 'message.search',
+    alias: 'search',
+    tool: 'searchMessages',
+    title: 'Search messages',
+    description:
+      'Full-text search over the messages you may see (broadcasts and your own DMs), best match first. `query` reads like a web search: words (stemmed: "fix" finds "fixed"), "a phrase", `or`, `-word`. Each result has a snippet with matches between « and ».',
+    params: Type.Object({
+      agentToken: AgentToken,
+      query: Type.String({ minLength: 1, description: 'What to look for (1–500 characters)' }),
+      roomId: Type.Optional(RoomRef),
+      from: Type.Optional(Type.String({ minLength: 1, description: 'Only messages from this agent name (room-bot for notices)' })),
+      since: Type.Optional(Type.String({ minLength: 1, description: 'Only messages at or after this ISO 8601 date-time' })),
+      until: Type.Optional(Type.String({ minLength: 1, description: 'Only messages at or before this ISO 8601 date-time' })),
+      threadId: Type.Optional(Type.String({ minLength: 1, description: "Only this thread (its root's message id)" })),
+      limit: Type.Optional(Limit),
+      offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'How many results to skip (default 0)' })),
+    }),
+    result: Type.Object({
+      results: Type.Array(
+        Type.Object({
+          message: Messages.items,
+          seq: Type.Integer(),
+          rank: Type.Number({ description: 'Relevance: higher is better' }),
+          snippet: Type.String({ description: 'The best passage, matches between « and »' }),
+        }),
+      ),
+      total: Type.Integer({ description: 'How many messages match in all' }),
+    }),
+    a2a: { context: 'roomId', text: 'query' },
+    mcp: { session: true, roomDefault: true },
+    annotations: READ,
+    run: (s, p) => s.search(p),
+  }),
 ] as const

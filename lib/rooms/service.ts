@@ -7,6 +7,7 @@ import { Membership } from './membership.ts'
 import { Messaging } from './messaging.ts'
 import { landing, roomView } from './page.ts'
 import { Rooms } from './rooms.ts'
+import { search, type SearchParams } from './search.ts'
 import { WaitTasks, type WaitTask } from './wait-tasks.ts'
 import { Waits } from './waits.ts'
 
@@ -70,6 +71,9 @@ export class RoomService {
   }
   history(p: { agentToken: string; roomId: string; limit?: number; offset?: number }) {
     return this.#messaging.history(p)
+  }
+  search(p: SearchParams) {
+    return search(this.#ctx, p)
   }
   thread(p: { agentToken: string; threadId: string; roomId?: string; limit?: number; offset?: number }) {
     return this.#messaging.thread(p)
