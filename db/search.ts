@@ -12,7 +12,8 @@ const FILTERS = [
   { key: 'from', sql: 'm.sender = $#' },
   { key: 'since', sql: 'm.created_at >= $#' },
   { key: 'until', sql: 'm.created_at <= $#' },
-  { key: 'threadId', sql: '(m.thread_id = $#::uuid OR m.id = $#::uuid)' },
+  // a thread is its root (no thread_id of its own) and the replies that name it
+  { key: 'threadId', sql: '(m.thread_id = $#::uuid OR (m.id = $#::uuid AND m.thread_id IS NULL))' },
 ] as const
 
 /**

@@ -110,6 +110,24 @@ describe('message.search', () => {
     assert.deepEqual(past.data, { results: [], total: 6 })
   })
 
+  test('threadId: only the thread (its root and every reply), with each result naming its thread', async () => {
+    const { alice, bob, eve } = await chatRoom()
+    const root = (await send(alice, 'release checklist for the search feature')).data.id
+    const reply = (await send(bob, 'search checklist: benchmarks first', undefined)).data.id
+    const inThread = (await a2a(srv, 'message.send', { agentToken: bob, replyTo: root }, { text: 'checklist item: search benchmarks' })).data.id
+    const deeper = (await a2a(srv, 'message.send', { agentToken: alice, replyTo: inThread }, { text: 'checklist done' })).data.id
+    const secret = (await a2a(srv, 'message.send', { agentToken: alice, replyTo: root, to: 'bob' }, { text: 'checklist secret' })).data.id
+    const r = await search(bob, 'checklist', { threadId: root, limit: 100 })
+    assert.deepEqual(r.data.results.map((h: any) => h.message.id).sort(), [root, inThread, deeper, secret].sort())
+    for (const h of r.data.results) assert.equal(h.message.threadId, root)
+    assert.ok(!r.data.results.some((h: any) => h.message.id === reply))
+    // the DM in the thread stays between alice and bob
+    assert.deepEqual((await search(eve, 'checklist', { threadId: root })).data.results.map((h: any) => h.message.id).sort(), [root, inThread, deeper].sort())
+    assert.equal((await search(bob, 'checklist', { threadId: deeper })).data.total, 0, 'a reply is not a thread of its own')
+    assert.equal((await search(bob, 'checklist', { threadId: crypto.randomUUID() })).data.total, 0)
+    assert.equal((await search(bob, 'checklist', { threadId: root.toUpperCase() })).data.total, 4)
+  })
+
   test('the query may ride in parts[0].text, the room in contextId (which must be the token’s room)', async () => {
     const { roomId, alice } = await chatRoom()
     await send(alice, 'benchmarks look great')
