@@ -42,7 +42,26 @@ export const toMessage = (r: Row): MessageRecord => ({
   timestamp: r.created_at as Date,
   replyTo: (r.reply_to as string | null) ?? null,
   threadId: (r.thread_id as string | null) ?? null,
-  mentions: (r.mentions as string[] | null) ?? [],
+  mentions: textArray(r.mentions),
 })
+
+/** A text[] column: PGlite hands over an array; postgres.js (types not fetched) the literal, e.g. {bob,"Claude Code"}. */
+export function textArray(v: unknown): string[] {
+  if (v === null || v === undefined) return []
+  if (Array.isArray(v)) return v as string[]
+  const s = String(v)
+  const out: string[] = []
+  for (let i = 1; i < s.length - 1; i++) {
+    let item = ''
+    if (s[i] === '"') {
+      for (i++; s[i] !== '"'; i++) item += s[i] === '\\' ? s[++i] : s[i]
+      i++
+    } else {
+      while (s[i] !== ',' && s[i] !== '}') item += s[i++]
+    }
+    out.push(item)
+  }
+  return out
+}
 
 export const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23505'
