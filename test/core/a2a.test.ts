@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { a2a, createRoom, rpc, startApp, type TestServer } from '../helpers.ts'
+import { ACTIONS } from '../../lib/actions/index.ts'
 
 let srv: TestServer
 before(async () => {
@@ -153,7 +154,7 @@ describe('discovery documents', () => {
     assert.deepEqual(card.supportedInterfaces, [{ url: `${srv.url}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }])
     assert.deepEqual(Object.keys(card.capabilities).sort(), ['pushNotifications', 'streaming'])
     for (const k of ['name', 'description', 'version', 'defaultInputModes', 'defaultOutputModes']) assert.ok(card[k], k)
-    assert.equal(card.skills.length, 14)
+    assert.equal(card.skills.length, ACTIONS.length)
     assert.ok(card.skills.every((s: any) => s.id && s.name && s.description && Array.isArray(s.tags)))
   })
 })

@@ -8,13 +8,13 @@ const err = (r: { isError?: boolean; content: unknown[] }) => {
   return text(r as never)
 }
 
-test('lists thirteen tools with input and output schemas and truthful annotations', async (t) => {
+test('lists fifteen tools with input and output schemas and truthful annotations', async (t) => {
   const srv = await startApp(t)
   const c = await connect(t, srv.url)
   const { tools } = await c.client.listTools()
   assert.deepEqual(tools.map((x) => x.name).sort(), [
-    'createRoom', 'demoteAgent', 'joinRoom', 'kickAgent', 'leaveRoom', 'listRooms', 'messageHistory',
-    'promoteAgent', 'roomInfo', 'sendMessage', 'unreadMessages', 'updateRoom', 'waitForMessages',
+    'createRoom', 'demoteAgent', 'joinRoom', 'kickAgent', 'leaveRoom', 'listRooms', 'messageHistory', 'messageThread',
+    'promoteAgent', 'roomInfo', 'searchMessages', 'sendMessage', 'unreadMessages', 'updateRoom', 'waitForMessages',
   ])
   for (const tool of tools) {
     assert.equal(tool.inputSchema.type, 'object', tool.name)
