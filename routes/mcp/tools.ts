@@ -1,6 +1,7 @@
 /** The MCP tool list, generated from the action table: published input/output schemas and the unread block. */
 import type { Tool } from '@modelcontextprotocol/server'
 import { ACTIONS, type ActionDef } from '../../lib/actions/index.ts'
+import { Messages } from '../../lib/actions/schemas.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; required?: string[] }
@@ -42,9 +43,21 @@ function inputSchema(def: ActionDef, era: Era): JsonSchema {
   return s
 }
 
+/** messageHistory spells a message's shape out; the other tools' messages refer to it (MCP context is a cost). */
+const SHAPED_BY = 'message.history'
+const MESSAGE = JSON.stringify(Messages.items)
+const SEE_HISTORY = { type: 'object', description: 'A message, shaped as in messageHistory' }
+
+const compact = (schema: unknown): unknown => {
+  if (Array.isArray(schema)) return schema.map(compact)
+  if (schema === null || typeof schema !== 'object') return schema
+  if (JSON.stringify(schema) === MESSAGE) return SEE_HISTORY
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, compact(v)]))
+}
+
 /** The action's result plus the unread messages every tool result carries. */
 function outputSchema(def: ActionDef): JsonSchema {
-  const s = plain(def.result)
+  const s = plain(def.name === SHAPED_BY ? def.result : compact(plain(def.result)))
   s.properties = {
     ...s.properties,
     // Items not spelt out again on every tool (MCP context is a cost): they are the messages every list here holds.
