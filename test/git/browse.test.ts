@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 // The repository browser and push notices read through isomorphic-git (lib/git/browse): trees as git stores them,
 // the log's order, shallow history, and an `fs` that serves objects only.
 import assert from 'node:assert/strict'

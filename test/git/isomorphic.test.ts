@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'

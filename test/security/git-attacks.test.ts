@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 // Attack suite for the git endpoints: hostile pkt-lines, ref names, deepen arguments, truncated and oversized packs
 // and delta bombs, sent to a server in its own process. After every case the server must answer /healthz within
 // 1 s, and the room's repository must pass `git fsck --strict` with its refs unchanged.

@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 // Mutated real git requests against both services: never a 5xx or crash, never a corrupted repository.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'

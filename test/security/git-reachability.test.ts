@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 // Issue 13 point 5: only objects reachable from refs are ever served, and unreachable ones are pruned.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'

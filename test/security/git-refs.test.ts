@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 // Names a client sends (deepen-not, want-ref, ref-prefix) never become filesystem paths, and files planted in a
 // repository's ref namespace (symlinks, FIFOs, oversized files) are never followed or read whole. The server runs in
 // its own process: a request that blocks its event loop fails the /healthz check instead of hanging the suite.

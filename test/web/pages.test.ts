@@ -1,3 +1,4 @@
+// store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 // The website over plain HTTP: content negotiation, generated docs, security and caching headers, error pages.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
