@@ -15,7 +15,7 @@ test('A sends, B is notified on its GET stream within 1 s, and B’s next result
   const note = await b.nextNote((n) => n.data.body === 'ping', 1000)
   assert.ok(Date.now() - started < 1000)
   assert.equal(note.logger, `room/${room.roomId}`)
-  assert.deepEqual(Object.keys(note.data).sort(), ['body', 'from', 'seq', 'timestamp'])
+  assert.deepEqual(Object.keys(note.data).sort(), ['body', 'from', 'id', 'mentions', 'replyTo', 'seq', 'threadId', 'timestamp'])
   assert.equal(note.data.from, 'alice')
   const next = await b.call('listRooms')
   assert.deepEqual(next.structuredContent.unread.map((m: any) => m.body), ['ping'])
