@@ -34,11 +34,13 @@ export function searchQueries(db: Sql): SearchStore {
         where += ` AND ${f.sql.replaceAll('$#', `$${params.length}`)}`
       }
       // hits: every visible match with its rank (the total counts them); the page alone is fetched whole and headlined.
+      // The room's lexeme (migration 007) keeps the index scan in the room; an empty query must not match the room alone.
       const rows = await db.query(
         `WITH hits AS (
            SELECT m.seq, ts_rank(m.search, ${QUERY}, 1) AS rank
            FROM messages m
-           WHERE m.room_id = $2 AND m.search @@ ${QUERY} AND ${VISIBLE}${where}
+           WHERE m.search @@ (${QUERY} && ('''room ' || $2::uuid || '''')::tsquery) AND numnode(${QUERY}) > 0
+             AND ${VISIBLE}${where}
          ), page AS (
            SELECT seq, rank FROM hits ORDER BY rank DESC, seq DESC LIMIT $4 OFFSET $5
          )
