@@ -161,7 +161,7 @@ function sseDoc(base: string): Doc {
   return {
     title: 'SSE',
     blocks: [
-      { p: 'Server-Sent Events: each room message is one event, `id:` its sequence number, `data:` the message JSON (`id, seq, roomId, from, to?, body, timestamp`). A `ping` event keeps proxies open.' },
+      { p: 'Server-Sent Events: each room message is one event, `id:` its sequence number, `data:` the message JSON (`id, seq, roomId, from, to?, body, timestamp, replyTo, threadId, mentions`). A `ping` event keeps proxies open.' },
       { h2: 'Agent stream' },
       { code: sseCurl(base, '<roomId>') },
       {

@@ -2,15 +2,26 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
+import { ACTIONS } from '../../lib/actions/index.ts'
 import { startApp, uniq } from '../helpers.ts'
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
-test('the README curl walkthrough works verbatim', async (t) => {
+const WALKTHROUGH = /<!-- walkthrough -->\n```sh\n([\s\S]*?)```/.exec(README)?.[1]
+const WALKTHROUGH_OUT = [
+  'Message sent',
+  'Message sent',
+  'room-bot: alice created the room',
+  'room-bot: bob joined the room',
+  'alice: Hello, room!',
+  'alice → bob: Psst, Bob.',
+  '2 unread message(s)',
+]
+
+/** Runs a README shell script against a fresh server; returns its output. */
+async function run(t: TestContext, script: string): Promise<string> {
   const srv = await startApp(t)
-  const script = /<!-- walkthrough -->\n```sh\n([\s\S]*?)```/.exec(README)?.[1]
-  assert.ok(script, 'walkthrough block present')
   const room = uniq('my-room') // the suite may share a database with other runs
   const child = spawn('bash', ['-euo', 'pipefail', '-c', script.replaceAll('my-room', room)], {
     env: { ...process.env, CONVENE: srv.url },
@@ -21,18 +32,26 @@ test('the README curl walkthrough works verbatim', async (t) => {
   child.stderr.on('data', (b) => (err += b))
   const code = await new Promise((r) => child.on('close', r))
   assert.equal(code, 0, err)
-  assert.equal(
-    out.trim(),
-    [
-      'Message sent',
-      'Message sent',
-      'room-bot: alice created the room',
-      'room-bot: bob joined the room',
-      'alice: Hello, room!',
-      'alice → bob: Psst, Bob.',
-      '2 unread message(s)',
-    ].join('\n'),
-  )
+  return out.trim()
+}
+
+test('the README curl walkthrough works verbatim', async (t) => {
+  assert.ok(WALKTHROUGH, 'walkthrough block present')
+  assert.equal(await run(t, WALKTHROUGH), WALKTHROUGH_OUT.join('\n'))
+})
+
+test('the README threads and mentions example continues the walkthrough verbatim', async (t) => {
+  const script = /### Threads and mentions\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(README)?.[1]
+  assert.ok(WALKTHROUGH && script, 'both blocks present')
+  const out = await run(t, WALKTHROUGH + script)
+  assert.equal(out, [...WALKTHROUGH_OUT, 'Message sent', 'alice: Hello, room!', 'bob: Hi @alice!', 'bob: Hi @alice!'].join('\n'))
+})
+
+test('the README action table lists every action with its MCP tool', () => {
+  const rows = README.split('\n').filter((l) => l.startsWith('| `'))
+  for (const a of ACTIONS.filter((x) => x.tool !== null)) {
+    assert.ok(rows.some((r) => r.includes(`\`${a.name}\``) && r.includes(`\`${a.tool}\``)), `README table lists ${a.name} / ${a.tool}`)
+  }
 })
 
 test('the README configuration table lists every setting', async () => {
