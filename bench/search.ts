@@ -1,0 +1,363 @@
+/**
+ * message.search: p50/p99 through A2A over a store of 1,000,000 messages in 100 rooms, by kind of query; then
+ * message.send throughput with and without migration 007 (the tsvector column and its GIN index), in turns (ABBA).
+ *
+ * The store is filled with SQL, not through the API (a million sends would take most of an hour): rooms and agents
+ * are made through A2A, then each room gets its messages in one INSERT … SELECT whose bodies are drawn from a
+ * vocabulary of dev-chat words with a skewed (Zipf-like) frequency, 3–60 words each, with file paths, issue
+ * numbers and names mixed in; 5% are DMs, 2% room-bot push summaries. The table is then vacuumed and analyzed,
+ * as autovacuum (or the embedded store's maintenance) would have done.
+ * Usage: tsx bench/search.ts [--messages 1000000] [--rooms 100] [--queries 2000] [--skip-send] [--skip-search]
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import os, { tmpdir } from 'node:os'
+import path from 'node:path'
+import postgres from 'postgres'
+import { Pool } from 'undici'
+import { migrate } from '../db/migrate.ts'
+import { openDatabase } from '../db/sql.ts'
+import type { Database } from '../db/database.ts'
+import { spawnServer, type Proc } from '../test/spawn.ts'
+import { percentile, processCpuMs } from './server.ts'
+
+// Frequent words first: a word's index is drawn as n·u³, so the head is common and the tail rare.
+const WORDS = (
+  'the to a and is it for of in on we this that i with be fix test can not now but it\'s you so if just ' +
+  'build deploy tests merge branch main commit push pull review parser bug error config server client api ' +
+  'database query index migration schema table column cache token session auth user users request response ' +
+  'timeout retry latency memory cpu leak crash log logs metrics alert flaky ci pipeline release version tag ' +
+  'docker image container kubernetes pod node cluster staging production rollback hotfix patch refactor rename ' +
+  'function method class module package dependency upgrade lint typecheck compile bundle webpack vite rust go ' +
+  'typescript python sql json yaml endpoint route handler middleware websocket stream event queue worker job ' +
+  'scheduler cron backup restore snapshot replica primary failover lock deadlock transaction rows vacuum ' +
+  'benchmark throughput p99 regression profile flamegraph allocation gc heap thread async await promise ' +
+  'callback closure iterator generator parse serialize encode decode utf8 unicode escape sanitize validate ' +
+  'permission role admin member room agent message thread reply mention search snippet rank highlight ' +
+  'docs readme changelog issue ticket estimate blocked done wip todo spec design proposal rfc tradeoff ' +
+  'simpler faster slower cleaner broken works passing failing green red yellow ship shipped merged reverted ' +
+  'tomorrow today yesterday monday friday morning tonight later soon asap eta minutes hours ' +
+  'alice bob carol dave erin frank grace heidi ivan judy mallory oscar peggy trent victor walter ' +
+  'quokka zebra narwhal axolotl pangolin capybara wombat platypus ocelot tapir okapi gecko ' +
+  'idempotent backpressure debounce throttle memoize sharding partition compaction tombstone watermark ' +
+  'checksum handshake certificate tls dns cors csrf xss oauth jwt hmac nonce entropy'
+).split(' ')
+const PATHS = ['src/app.ts', 'lib/rooms/search.ts', 'db/migrations/007_search.sql', 'README.md', 'test/core/a2a.test.ts', 'server.ts', 'package.json', 'docker-compose.yml']
+
+/** Typical queries, by kind: common and rare words, two words, a phrase, or, a sender, a time window. */
+const QUERIES: { kind: string; query: string; extra?: (now: Date) => Record<string, unknown> }[] = [
+  { kind: 'common word', query: 'deploy' },
+  { kind: 'common word', query: 'tests' },
+  { kind: 'rare word', query: 'pangolin' },
+  { kind: 'rare word', query: 'watermark' },
+  { kind: 'two words', query: 'parser bug' },
+  { kind: 'two words', query: 'flaky pipeline' },
+  { kind: 'phrase', query: '"merge conflict"' },
+  { kind: 'phrase', query: '"fix the parser"' },
+  { kind: 'or, -word', query: 'rollback or hotfix -staging' },
+  { kind: 'from: sender', query: 'release', extra: () => ({ from: 'room-bot' }) },
+  { kind: 'since: last day', query: 'migration', extra: (now) => ({ since: new Date(now.getTime() - 86_400_000).toISOString() }) },
+  { kind: 'path', query: 'lib/rooms/search.ts' },
+]
+
+const sqlArray = (xs: string[]) => `ARRAY[${xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(',')}]`
+
+/** A body like the SQL fill makes, for the send bench. */
+function randomBody(): string {
+  const n = 3 + Math.floor(Math.random() * 58)
+  const words: string[] = []
+  for (let i = 0; i < n; i++) {
+    const r = Math.random()
+    if (r < 0.03) words.push(PATHS[Math.floor(Math.random() * PATHS.length)])
+    else if (r < 0.05) words.push(`#${Math.floor(Math.random() * 5000)}`)
+    else words.push(WORDS[Math.floor(WORDS.length * Math.random() ** 3)])
+  }
+  return words.join(' ')
+}
+
+/**
+ * A fresh, migrated store: a temp DATA_DIR, or a new database next to DATABASE_URL's. Migrated here, so a
+ * server starting on it never meets its plugin timeout while a busy host creates an embedded cluster.
+ */
+async function freshStore(databaseUrl?: string): Promise<{ env: Record<string, string>; open: () => Promise<Database>; drop: () => Promise<void> }> {
+  const store = await unmigrated(databaseUrl)
+  const db = await store.open()
+  await migrate(db)
+  await db.close()
+  return store
+}
+
+async function unmigrated(databaseUrl?: string): Promise<{ env: Record<string, string>; open: () => Promise<Database>; drop: () => Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'convene-bench-search-'))
+  // BENCH_KEEP_DB=1 leaves the store behind for EXPLAIN and friends.
+  const keep = !!process.env.BENCH_KEEP_DB
+  if (!databaseUrl) {
+    const drop = async () => (keep ? console.error(`kept ${dataDir}`) : rmSync(dataDir, { recursive: true, force: true }))
+    return { env: { DATA_DIR: dataDir }, open: () => openDatabase({ dataDir }), drop }
+  }
+  const name = `convene_bench_search_${Date.now()}_${Math.floor(Math.random() * 1e6)}`
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`CREATE DATABASE ${name}`)
+  const u = new URL(databaseUrl)
+  u.pathname = `/${name}`
+  const url = u.toString()
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: url },
+    open: () => openDatabase({ databaseUrl: url, dataDir }),
+    drop: async () => {
+      if (!keep) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await admin.end()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+function a2aClient(url: string, connections: number) {
+  const pool = new Pool(url, { connections, pipelining: 1 })
+  const call = async (action: string, metadata: Record<string, unknown>, opts: { text?: string; contextId?: string } = {}) => {
+    const payload = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'SendMessage',
+      params: { message: { role: 'user', parts: [{ text: opts.text ?? '' }], ...(opts.contextId ? { contextId: opts.contextId } : {}), metadata: { action, ...metadata } } },
+    })
+    const res = await pool.request({ path: '/a2a', method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
+    const json = (await res.body.json()) as any
+    const r = json.result
+    if (!r || r.parts[0].text.startsWith('Error')) throw new Error(JSON.stringify(json).slice(0, 300))
+    return { text: r.parts[0].text as string, data: r.parts[1]?.data ?? {}, contextId: r.contextId as string }
+  }
+  return { call, close: () => pool.close() }
+}
+
+interface Room {
+  id: string
+  token: string
+  peerToken: string
+}
+
+/** 100 rooms with two agents each, made through A2A. */
+async function makeRooms(url: string, n: number): Promise<Room[]> {
+  const c = a2aClient(url, 8)
+  const rooms: Room[] = []
+  for (let i = 0; i < n; i++) {
+    const created = await c.call('room.create', { agentName: 'alice' }, { text: `search-bench-${i}` })
+    const joined = await c.call('room.join', { agentName: 'bob' }, { contextId: created.contextId })
+    rooms.push({ id: created.contextId, token: created.data.agentToken, peerToken: joined.data.agentToken })
+  }
+  await c.close()
+  return rooms
+}
+
+/** Fills each room with `perRoom` messages in SQL, timestamps spread over the last 30 days. */
+async function fill(db: Database, perRoom: number, log: (s: string) => void) {
+  const rooms = await db.query<{ id: string; last_seq: string }>('SELECT id, last_seq FROM rooms ORDER BY name')
+  const words = sqlArray(WORDS)
+  const paths = sqlArray(PATHS)
+  const t0 = performance.now()
+  for (const [i, room] of rooms.entries()) {
+    const agents = await db.query<{ id: string; name: string }>('SELECT id, name FROM agents WHERE room_id = $1 ORDER BY name', [room.id])
+    const [alice, bob] = agents
+    const base = Number(room.last_seq)
+    // kind: 0..92 broadcast by alice/bob, 93..97 DM alice → bob, 98..99 room-bot summary
+    await db.query(
+      `WITH src AS (
+         SELECT g, (hashint4(g) & 1023) % 100 AS kind, 3 + (hashint4(g + 7) & 1023) % 58 AS len FROM generate_series(1, $2::int) g
+       )
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at)
+       SELECT $1, $3::bigint + g, gen_random_uuid(),
+         CASE WHEN kind >= 98 THEN 'room-bot' WHEN kind >= 93 OR g % 2 = 0 THEN 'alice' ELSE 'bob' END,
+         CASE WHEN kind >= 98 THEN NULL WHEN kind >= 93 OR g % 2 = 0 THEN $4::uuid ELSE $5::uuid END,
+         CASE WHEN kind BETWEEN 93 AND 97 THEN 'bob' END,
+         CASE WHEN kind BETWEEN 93 AND 97 THEN $5::uuid END,
+         CASE WHEN kind >= 98 THEN 'alice pushed ' || (1 + g % 5) || ' commit(s) to main: ' ELSE '' END ||
+         array_to_string(ARRAY(
+           SELECT CASE WHEN r < 0.03 THEN (${paths})[1 + floor(random() * ${PATHS.length})::int]
+                       WHEN r < 0.05 THEN '#' || floor(random() * 5000)::int
+                       ELSE (${words})[1 + floor(${WORDS.length} * random() ^ 3)::int] END
+           FROM (SELECT random() AS r, w FROM generate_series(1, len) w) x
+         ), ' '),
+         now() - interval '30 days' + (g::float8 / $2::int) * interval '30 days'
+       FROM src`,
+      [room.id, perRoom, base, alice.id, bob.id],
+    )
+    await db.query(
+      `UPDATE rooms SET last_seq = last_seq + $2, public_count = (SELECT count(*) FROM messages WHERE room_id = $1 AND recipient_id IS NULL) WHERE id = $1`,
+      [room.id, perRoom],
+    )
+    await db.query(
+      `UPDATE agents a SET cursor = r.last_seq, dm_count = (SELECT count(*) FROM messages m WHERE m.room_id = a.room_id AND m.recipient_id IS NOT NULL AND (m.recipient_id = a.id OR m.sender_id = a.id))
+       FROM rooms r WHERE r.id = a.room_id AND a.room_id = $1`,
+      [room.id],
+    )
+    if ((i + 1) % 10 === 0) log(`filled ${i + 1}/${rooms.length} rooms (${Math.round((performance.now() - t0) / 1000)} s)`)
+  }
+  const v0 = performance.now()
+  await db.exec('VACUUM ANALYZE messages')
+  await db.exec('VACUUM ANALYZE rooms')
+  await db.exec('VACUUM ANALYZE agents')
+  log(`vacuum analyze: ${Math.round((performance.now() - v0) / 1000)} s`)
+  const [size] = await db.query<{ table: string; index: string; n: string }>(
+    `SELECT pg_size_pretty(pg_table_size('messages')) AS table, pg_size_pretty(pg_relation_size('messages_search')) AS index, (SELECT count(*) FROM messages) AS n`,
+  )
+  return { seconds: Math.round((performance.now() - t0) / 1000), messages: Number(size.n), tableSize: size.table, indexSize: size.index }
+}
+
+async function searchLatency(url: string, rooms: Room[], queries: number, log: (s: string) => void) {
+  const c = a2aClient(url, 4)
+  const now = new Date()
+  const byKind = new Map<string, number[]>()
+  const all: number[] = []
+  const totals = new Map<string, number[]>()
+  // Warm-up: plans, caches (a tenth of the run, not counted).
+  for (let i = 0; i < Math.ceil(queries / 10); i++) {
+    const q = QUERIES[i % QUERIES.length]
+    const room = rooms[i % rooms.length]
+    await c.call('message.search', { agentToken: room.token, query: q.query, ...q.extra?.(now) })
+  }
+  for (let i = 0; i < queries; i++) {
+    const q = QUERIES[i % QUERIES.length]
+    const room = rooms[(i * 7) % rooms.length]
+    const token = i % 2 === 0 ? room.token : room.peerToken
+    const t0 = performance.now()
+    const r = await c.call('message.search', { agentToken: token, query: q.query, ...q.extra?.(now) })
+    const ms = performance.now() - t0
+    all.push(ms)
+    if (!byKind.has(q.kind)) byKind.set(q.kind, [])
+    byKind.get(q.kind)!.push(ms)
+    if (!totals.has(q.kind)) totals.set(q.kind, [])
+    totals.get(q.kind)!.push(r.data.total)
+  }
+  await c.close()
+  all.sort((a, b) => a - b)
+  const rows = [...byKind].map(([kind, xs]) => {
+    xs.sort((a, b) => a - b)
+    const t = totals.get(kind)!
+    return { kind, p50: +percentile(xs, 50).toFixed(1), p99: +percentile(xs, 99).toFixed(1), matchesPerRoom: Math.round(t.reduce((a, b) => a + b, 0) / t.length) }
+  })
+  log(`search over ${queries} queries: p50 ${percentile(all, 50).toFixed(1)} ms, p99 ${percentile(all, 99).toFixed(1)} ms`)
+  return { p50: +percentile(all, 50).toFixed(1), p99: +percentile(all, 99).toFixed(1), max: +all.at(-1)!.toFixed(1), rows }
+}
+
+/** message.send/s from 32 workers over 16 rooms (one agent each), bodies like the fill's. */
+async function sendTarget(url: string) {
+  const c = a2aClient(url, 32)
+  const rooms: { id: string; token: string }[] = []
+  for (let i = 0; i < 16; i++) {
+    const r = await c.call('room.create', { agentName: 'bench' }, { text: `send-bench-${i}` })
+    rooms.push({ id: r.contextId, token: r.data.agentToken })
+  }
+  const bodies = Array.from({ length: 4096 }, randomBody)
+  const sends = async (n: number) => {
+    let next = 0
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, w) => {
+        const room = rooms[w % rooms.length]
+        while (next++ < n) await c.call('message.send', { agentToken: room.token }, { text: bodies[next % bodies.length], contextId: room.id })
+      }),
+    )
+    return n / ((performance.now() - t0) / 1000)
+  }
+  await sends(2000) // warm-up
+  return { sends, close: c.close }
+}
+
+/** Send throughput without migration 007's column and index (dropped after migrating) against with them, in turns. */
+async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (s: string) => void) {
+  const before = await freshStore(databaseUrl)
+  const after = await freshStore(databaseUrl)
+  const servers: Proc[] = []
+  try {
+    const db = await before.open()
+    await db.exec('DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search')
+    await db.close()
+    const a = await spawnServer(before.env)
+    servers.push(a)
+    const b = await spawnServer(after.env)
+    servers.push(b)
+    const targets = { before: await sendTarget(a.url), after: await sendTarget(b.url) }
+    const cpu = { before: 0, after: 0 }
+    const turns = { before: [] as number[], after: [] as number[] }
+    for (const which of ['before', 'after', 'after', 'before', 'before', 'after', 'after', 'before'] as const) {
+      const pid = (which === 'before' ? a : b).child.pid!
+      const c0 = processCpuMs(pid)
+      turns[which].push(await targets[which].sends(perTurn))
+      cpu[which] += processCpuMs(pid) - c0
+      log(`send turn ${which}: ${Math.round(turns[which].at(-1)!)} /s`)
+    }
+    await targets.before.close()
+    await targets.after.close()
+    const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
+    const change = avg(turns.after) / avg(turns.before) - 1
+    return {
+      before: Math.round(avg(turns.before)),
+      after: Math.round(avg(turns.after)),
+      change: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`,
+      serverCpuUsPerSend: { before: Math.round((cpu.before * 1000) / (4 * perTurn)), after: Math.round((cpu.after * 1000) / (4 * perTurn)) },
+    }
+  } finally {
+    for (const s of servers) await s.stop()
+    await before.drop()
+    await after.drop()
+  }
+}
+
+export async function run(opts: { databaseUrl?: string; messages?: number; rooms?: number; queries?: number; skipSend?: boolean; skipSearch?: boolean; sendsPerTurn?: number } = {}) {
+  const backend = opts.databaseUrl ? 'postgres' : 'pglite'
+  const log = (s: string) => console.error(`[search ${backend}] ${s}`)
+  const roomCount = opts.rooms ?? 100
+  const total = opts.messages ?? 1_000_000
+  const summary: Record<string, number | string> = {}
+  log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+  let rows: unknown[] = []
+  if (!opts.skipSearch) {
+    const store = await freshStore(opts.databaseUrl)
+    let srv: Proc | undefined
+    try {
+      srv = await spawnServer(store.env)
+      const rooms = await makeRooms(srv.url, roomCount)
+      await srv.stop()
+      srv = undefined
+      const db = await store.open()
+      const filled = await fill(db, Math.floor(total / roomCount), log)
+      await db.close()
+      log(`filled ${filled.messages} messages in ${filled.seconds} s: table ${filled.tableSize}, search index ${filled.indexSize}`)
+      srv = await spawnServer(store.env)
+      const lat = await searchLatency(srv.url, rooms, opts.queries ?? 2000, log)
+      rows = lat.rows
+      summary[`search p50/p99/max ms, ${filled.messages} messages in ${roomCount} rooms (${backend})`] = `${lat.p50}/${lat.p99}/${lat.max}`
+      for (const r of lat.rows) summary[`search p50/p99 ms: ${r.kind}, ~${r.matchesPerRoom} matches (${backend})`] = `${r.p50}/${r.p99}`
+      summary[`search fill: s, table, index (${backend})`] = `${filled.seconds}, ${filled.tableSize}, ${filled.indexSize}`
+      summary[`server RSS MB after searches (${backend})`] = Math.round(srv.rssMb())
+    } finally {
+      await srv?.stop()
+      await store.drop()
+    }
+  }
+  if (!opts.skipSend) {
+    const ab = await sendAbba(opts.databaseUrl, opts.sendsPerTurn ?? 5000, log)
+    log(`send in turns: ${ab.before} /s without 007, ${ab.after} /s with (${ab.change}); server CPU µs/send ${ab.serverCpuUsPerSend.before} → ${ab.serverCpuUsPerSend.after}`)
+    summary[`send/s in turns without vs with migration 007 (${backend})`] = `${ab.before} vs ${ab.after}, ${ab.change}`
+    summary[`send server CPU µs without vs with 007 (${backend})`] = `${ab.serverCpuUsPerSend.before} vs ${ab.serverCpuUsPerSend.after}`
+  }
+  summary[`load average at the end (${backend})`] = os.loadavg().map((x) => x.toFixed(2)).join(' ')
+  return { rows, summary }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`)
+    return i >= 0 ? process.argv[i + 1] : undefined
+  }
+  const out = await run({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    messages: Number(arg('messages') ?? 1_000_000),
+    rooms: Number(arg('rooms') ?? 100),
+    queries: Number(arg('queries') ?? 2000),
+    sendsPerTurn: Number(arg('sends') ?? 5000),
+    skipSend: process.argv.includes('--skip-send'),
+    skipSearch: process.argv.includes('--skip-search'),
+  })
+  console.table(out.rows)
+  console.log(out.summary)
+}
