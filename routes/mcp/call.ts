@@ -16,6 +16,23 @@ const DRAINS = new Set(['message.unread', 'message.wait', 'message.send', 'room.
 /** Whether the action hands over the caller's unread messages itself (no piggy-back read after it). */
 export const drainsItself = (tool: McpTool) => DRAINS.has(tool.def.name)
 
+/**
+ * A signal that aborts when either does. Not AbortSignal.any: on Node 20 its combined signal can be collected
+ * while a wait still holds it, and then never aborts (a cancelled waitForMessages went on reading).
+ */
+function either(a: AbortSignal, b: AbortSignal) {
+  const both = new AbortController()
+  const abort = () => both.abort()
+  if (a.aborted || b.aborted) both.abort()
+  a.addEventListener('abort', abort, { once: true })
+  b.addEventListener('abort', abort, { once: true })
+  const release = () => {
+    a.removeEventListener('abort', abort)
+    b.removeEventListener('abort', abort)
+  }
+  return { signal: both.signal, release }
+}
+
 export const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: `Error: ${message}` }] })
 
 /** Runs the action; a caller's mistake comes back as the ActionError, anything else throws. */
@@ -75,17 +92,21 @@ export async function callTool(
   }
   if (def.mcp.roomDefault && raw.roomId === undefined && session.state.roomId) raw.roomId = session.state.roomId
 
-  const signal = AbortSignal.any([ctx.mcpReq.signal, session.abort.signal])
-  const outcome = await runAction(host.service, tool, raw, { signal, caller: host.addressOf(session) })
-  if (outcome instanceof ActionError) {
-    // The session's agent is gone (left elsewhere, kicked, room expired): forget it.
-    if (outcome.code === 'INVALID_TOKEN' && def.mcp.session) await host.unbind(session)
-    return failure(outcome.message)
+  const { signal, release } = either(ctx.mcpReq.signal, session.abort.signal)
+  try {
+    const outcome = await runAction(host.service, tool, raw, { signal, caller: host.addressOf(session) })
+    if (outcome instanceof ActionError) {
+      // The session's agent is gone (left elsewhere, kicked, room expired): forget it.
+      if (outcome.code === 'INVALID_TOKEN' && def.mcp.session) await host.unbind(session)
+      return failure(outcome.message)
+    }
+
+    if (def.mcp.bind && typeof outcome.data.agentToken === 'string') await host.bind(session, outcome.data.agentToken)
+    if (def.name === 'room.leave') await host.unbind(session)
+
+    const agent = session.joined ? { id: session.state.agentId!, roomId: session.state.roomId! } : null
+    return toolResult(outcome, await unreadFor(host.service, tool, outcome, agent, signal))
+  } finally {
+    release()
   }
-
-  if (def.mcp.bind && typeof outcome.data.agentToken === 'string') await host.bind(session, outcome.data.agentToken)
-  if (def.name === 'room.leave') await host.unbind(session)
-
-  const agent = session.joined ? { id: session.state.agentId!, roomId: session.state.roomId! } : null
-  return toolResult(outcome, await unreadFor(host.service, tool, outcome, agent, signal))
 }
