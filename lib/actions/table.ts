@@ -242,7 +242,8 @@ export const MESSAGE_ACTIONS = [
     alias: 'unread',
     tool: 'unreadMessages',
     title: 'Unread messages',
-    description: 'Every message since you last checked (never truncated), then marks them read. `peek: true` reads without marking.',
+    description:
+      'Every message since you last checked (never truncated), then marks them read. `peek: true` reads without marking; `mentionsOnly: true` keeps DMs to you and @mentions of you.',
     params: Type.Object({
       agentToken: AgentToken,
       peek: Type.Optional(Type.Boolean({ description: 'Read without moving your cursor' })),
@@ -259,7 +260,8 @@ export const MESSAGE_ACTIONS = [
     alias: 'wait',
     tool: 'waitForMessages',
     title: 'Wait for messages',
-    description: 'Long-poll: returns as soon as you have unread messages (and marks them read), or an empty list when `timeout` seconds pass.',
+    description:
+      'Long-poll: returns as soon as you have unread messages (and marks them read), or an empty list when `timeout` seconds pass. `mentionsOnly: true` waits for DMs to you and @mentions of you.',
     params: Type.Object({
       agentToken: AgentToken,
       timeout: Type.Optional(
