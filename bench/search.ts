@@ -19,7 +19,7 @@ import { migrate } from '../db/migrate.ts'
 import { openDatabase } from '../db/sql.ts'
 import type { Database } from '../db/database.ts'
 import { spawnServer, type Proc } from '../test/spawn.ts'
-import { percentile, processCpuMs } from './server.ts'
+import { percentile, postgresCpuMs, processCpuMs } from './server.ts'
 
 // Frequent words first: a word's index is drawn as n·u³, so the head is common and the tail rare.
 const WORDS = (
@@ -256,15 +256,14 @@ async function searchLatency(url: string, rooms: Room[], queries: number, log: (
   return { p50: +percentile(all, 50).toFixed(1), p99: +percentile(all, 99).toFixed(1), max: +all.at(-1)!.toFixed(1), floor, rows }
 }
 
-/** message.send/s from 32 workers over 16 rooms (one agent each), bodies like the fill's. */
-async function sendTarget(url: string) {
+/** message.send/s from 32 workers over 16 rooms (one agent each), with the given bodies. */
+async function sendTarget(url: string, bodies: string[]) {
   const c = a2aClient(url, 32)
   const rooms: { id: string; token: string }[] = []
   for (let i = 0; i < 16; i++) {
-    const r = await c.call('room.create', { agentName: 'bench' }, { text: `send-bench-${i}` })
+    const r = await c.call('room.create', { agentName: 'bench' }) // unnamed: the UUID is the name
     rooms.push({ id: r.contextId, token: r.data.agentToken })
   }
-  const bodies = Array.from({ length: 4096 }, randomBody)
   const sends = async (n: number) => {
     let next = 0
     const t0 = performance.now()
@@ -280,6 +279,12 @@ async function sendTarget(url: string) {
   return { sends, close: c.close }
 }
 
+/** The a2a bench's one-line bodies, and bodies like the fill's (3–60 words). */
+const BODIES = {
+  short: Array.from({ length: 4096 }, (_, i) => `message ${i} from worker ${i % 32}`),
+  long: Array.from({ length: 4096 }, randomBody),
+}
+
 /** Send throughput without migration 007's column and index (dropped after migrating) against with them, in turns. */
 async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (s: string) => void) {
   const before = await freshStore(databaseUrl)
@@ -293,26 +298,34 @@ async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (
     servers.push(a)
     const b = await spawnServer(after.env)
     servers.push(b)
-    const targets = { before: await sendTarget(a.url), after: await sendTarget(b.url) }
-    const cpu = { before: 0, after: 0 }
-    const turns = { before: [] as number[], after: [] as number[] }
-    for (const which of ['before', 'after', 'after', 'before', 'before', 'after', 'after', 'before'] as const) {
-      const pid = (which === 'before' ? a : b).child.pid!
-      const c0 = processCpuMs(pid)
-      turns[which].push(await targets[which].sends(perTurn))
-      cpu[which] += processCpuMs(pid) - c0
-      log(`send turn ${which}: ${Math.round(turns[which].at(-1)!)} /s`)
+    const out: Record<string, { before: number; after: number; change: string; cpuUs: { before: number; after: number }; dbCpuUs?: { before: number; after: number } }> = {}
+    for (const kind of ['short', 'long'] as const) {
+      const targets = { before: await sendTarget(a.url, BODIES[kind]), after: await sendTarget(b.url, BODIES[kind]) }
+      const cpu = { before: 0, after: 0 }
+      const dbCpu = { before: 0, after: 0 }
+      const turns = { before: [] as number[], after: [] as number[] }
+      for (const which of ['before', 'after', 'after', 'before', 'before', 'after', 'after', 'before'] as const) {
+        const pid = (which === 'before' ? a : b).child.pid!
+        const c0 = processCpuMs(pid)
+        const d0 = databaseUrl ? postgresCpuMs() : 0
+        turns[which].push(await targets[which].sends(perTurn))
+        cpu[which] += processCpuMs(pid) - c0
+        if (databaseUrl) dbCpu[which] += postgresCpuMs() - d0
+        log(`send turn, ${kind} bodies, ${which === 'before' ? 'without' : 'with'} 007: ${Math.round(turns[which].at(-1)!)} /s`)
+      }
+      await targets.before.close()
+      await targets.after.close()
+      const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
+      const change = avg(turns.after) / avg(turns.before) - 1
+      out[kind] = {
+        before: Math.round(avg(turns.before)),
+        after: Math.round(avg(turns.after)),
+        change: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`,
+        cpuUs: { before: Math.round((cpu.before * 1000) / (4 * perTurn)), after: Math.round((cpu.after * 1000) / (4 * perTurn)) },
+        ...(databaseUrl ? { dbCpuUs: { before: Math.round((dbCpu.before * 1000) / (4 * perTurn)), after: Math.round((dbCpu.after * 1000) / (4 * perTurn)) } } : {}),
+      }
     }
-    await targets.before.close()
-    await targets.after.close()
-    const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
-    const change = avg(turns.after) / avg(turns.before) - 1
-    return {
-      before: Math.round(avg(turns.before)),
-      after: Math.round(avg(turns.after)),
-      change: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`,
-      serverCpuUsPerSend: { before: Math.round((cpu.before * 1000) / (4 * perTurn)), after: Math.round((cpu.after * 1000) / (4 * perTurn)) },
-    }
+    return out
   } finally {
     for (const s of servers) await s.stop()
     await before.drop()
@@ -358,9 +371,13 @@ export async function run(
   }
   if (!opts.skipSend) {
     const ab = await sendAbba(opts.databaseUrl, opts.sendsPerTurn ?? 5000, log)
-    log(`send in turns: ${ab.before} /s without 007, ${ab.after} /s with (${ab.change}); server CPU µs/send ${ab.serverCpuUsPerSend.before} → ${ab.serverCpuUsPerSend.after}`)
-    summary[`send/s in turns without vs with migration 007 (${backend})`] = `${ab.before} vs ${ab.after}, ${ab.change}`
-    summary[`send server CPU µs without vs with 007 (${backend})`] = `${ab.serverCpuUsPerSend.before} vs ${ab.serverCpuUsPerSend.after}`
+    for (const [kind, r] of Object.entries(ab)) {
+      const db = r.dbCpuUs ? `, PostgreSQL CPU µs/send ${r.dbCpuUs.before} → ${r.dbCpuUs.after}` : ''
+      log(`send in turns, ${kind} bodies: ${r.before} /s without 007, ${r.after} /s with (${r.change}); server CPU µs/send ${r.cpuUs.before} → ${r.cpuUs.after}${db}`)
+      if (r.dbCpuUs) summary[`send PostgreSQL CPU µs without vs with 007, ${kind} bodies`] = `${r.dbCpuUs.before} vs ${r.dbCpuUs.after}`
+      summary[`send/s in turns without vs with migration 007, ${kind} bodies (${backend})`] = `${r.before} vs ${r.after}, ${r.change}`
+      summary[`send server CPU µs without vs with 007, ${kind} bodies (${backend})`] = `${r.cpuUs.before} vs ${r.cpuUs.after}`
+    }
   }
   summary[`load average at the end (${backend})`] = os.loadavg().map((x) => x.toFixed(2)).join(' ')
   return { rows, summary }
