@@ -283,6 +283,9 @@ describe('searchMessages over MCP', () => {
       assert.equal(tool.annotations?.readOnlyHint, true)
       assert.ok(tool.outputSchema?.properties?.results)
 
+      const early = await c.call('searchMessages', { query: 'rollback' })
+      assert.equal(early.isError, true)
+      assert.match(text(early), /Not joined to any room/)
       await c.call('joinRoom', { roomId, agentName: 'mcp-agent' })
       const r = await c.call('searchMessages', { query: 'rollback', limit: 5 })
       assert.equal(r.isError, undefined)
