@@ -8,7 +8,7 @@
  * numbers and names mixed in; 5% are DMs, 2% room-bot push summaries. Rooms take turns in conversations of 25
  * messages (--burst 1: message by message, the worst case). The table is then vacuumed and analyzed,
  * as autovacuum (or the embedded store's maintenance) would have done.
- * Usage: tsx bench/search.ts [--messages 1000000] [--rooms 100] [--burst 25] [--queries 2000] [--sends 5000] [--skip-send] [--skip-search]
+ * Usage: tsx bench/search.ts [--messages 1000000] [--rooms 100] [--burst 25] [--queries 2000] [--sends 5000] [--rounds 2] [--skip-send] [--skip-search]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
@@ -286,7 +286,7 @@ const BODIES = {
 }
 
 /** Send throughput without migration 007's column and index (dropped after migrating) against with them, in turns. */
-async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (s: string) => void) {
+async function sendAbba(databaseUrl: string | undefined, perTurn: number, rounds: number, log: (s: string) => void) {
   const before = await freshStore(databaseUrl)
   const after = await freshStore(databaseUrl)
   const servers: Proc[] = []
@@ -304,7 +304,8 @@ async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (
       const cpu = { before: 0, after: 0 }
       const dbCpu = { before: 0, after: 0 }
       const turns = { before: [] as number[], after: [] as number[] }
-      for (const which of ['before', 'after', 'after', 'before', 'before', 'after', 'after', 'before'] as const) {
+      const order = Array.from({ length: rounds }, (_, i) => (i % 2 === 0 ? (['before', 'after', 'after', 'before'] as const) : (['after', 'before', 'before', 'after'] as const))).flat()
+      for (const which of order) {
         const pid = (which === 'before' ? a : b).child.pid!
         const c0 = processCpuMs(pid)
         const d0 = databaseUrl ? postgresCpuMs() : 0
@@ -321,8 +322,8 @@ async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (
         before: Math.round(avg(turns.before)),
         after: Math.round(avg(turns.after)),
         change: `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`,
-        cpuUs: { before: Math.round((cpu.before * 1000) / (4 * perTurn)), after: Math.round((cpu.after * 1000) / (4 * perTurn)) },
-        ...(databaseUrl ? { dbCpuUs: { before: Math.round((dbCpu.before * 1000) / (4 * perTurn)), after: Math.round((dbCpu.after * 1000) / (4 * perTurn)) } } : {}),
+        cpuUs: { before: Math.round((cpu.before * 1000) / (2 * rounds * perTurn)), after: Math.round((cpu.after * 1000) / (2 * rounds * perTurn)) },
+        ...(databaseUrl ? { dbCpuUs: { before: Math.round((dbCpu.before * 1000) / (2 * rounds * perTurn)), after: Math.round((dbCpu.after * 1000) / (2 * rounds * perTurn)) } } : {}),
       }
     }
     return out
@@ -334,7 +335,7 @@ async function sendAbba(databaseUrl: string | undefined, perTurn: number, log: (
 }
 
 export async function run(
-  opts: { databaseUrl?: string; messages?: number; rooms?: number; burst?: number; queries?: number; skipSend?: boolean; skipSearch?: boolean; sendsPerTurn?: number } = {},
+  opts: { databaseUrl?: string; messages?: number; rooms?: number; burst?: number; queries?: number; skipSend?: boolean; skipSearch?: boolean; sendsPerTurn?: number; sendRounds?: number } = {},
 ) {
   const backend = opts.databaseUrl ? 'postgres' : 'pglite'
   const log = (s: string) => console.error(`[search ${backend}] ${s}`)
@@ -370,7 +371,7 @@ export async function run(
     }
   }
   if (!opts.skipSend) {
-    const ab = await sendAbba(opts.databaseUrl, opts.sendsPerTurn ?? 5000, log)
+    const ab = await sendAbba(opts.databaseUrl, opts.sendsPerTurn ?? 5000, opts.sendRounds ?? 2, log)
     for (const [kind, r] of Object.entries(ab)) {
       const db = r.dbCpuUs ? `, PostgreSQL CPU µs/send ${r.dbCpuUs.before} → ${r.dbCpuUs.after}` : ''
       log(`send in turns, ${kind} bodies: ${r.before} /s without 007, ${r.after} /s with (${r.change}); server CPU µs/send ${r.cpuUs.before} → ${r.cpuUs.after}${db}`)
@@ -395,6 +396,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     burst: Number(arg('burst') ?? 25),
     queries: Number(arg('queries') ?? 2000),
     sendsPerTurn: Number(arg('sends') ?? 5000),
+    sendRounds: Number(arg('rounds') ?? 2),
     skipSend: process.argv.includes('--skip-send'),
     skipSearch: process.argv.includes('--skip-search'),
   })
