@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { a2a, createRoom, joinRoom, startApp, type TestServer } from '../helpers.ts'
 import { connect, text } from '../mcp/helpers.ts'
+import { connectModern } from '../mcp/modern-helpers.ts'
 
 let srv: TestServer
 let now = new Date('2026-03-01T10:00:00Z')
@@ -270,6 +271,24 @@ describe('search input', () => {
 })
 
 describe('searchMessages over MCP', () => {
+  test('2026-07-28: the agentToken rides as an argument; other agents’ DMs stay out', async () => {
+    const { alice, bob, eve } = await chatRoom()
+    await send(alice, 'okapi sighting for all')
+    await send(alice, 'okapi secret for bob', 'bob')
+    const c = await connectModern(null, srv.url)
+    try {
+      const asEve = await c.call('searchMessages', { agentToken: eve, query: 'okapi' })
+      assert.equal(asEve.isError, undefined, asEve.text)
+      assert.deepEqual(asEve.structuredContent.results.map((h: any) => h.message.body), ['okapi sighting for all'])
+      const asBob = await c.call('searchMessages', { agentToken: bob, query: 'okapi secret' })
+      assert.deepEqual(asBob.structuredContent.results.map((h: any) => h.message.body), ['okapi secret for bob'])
+      const none = await c.call('searchMessages', { query: 'okapi' })
+      assert.equal(none.isError, true)
+    } finally {
+      await c.close()
+    }
+  })
+
   test('is listed with its schemas, runs on the session’s room and reports bad input as a tool error', async () => {
     const { roomId, alice } = await chatRoom()
     await send(alice, 'The migration script needs a rollback step')
