@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { mentionCandidates } from '../../lib/rooms/mentions.ts'
 import type { WaitTask } from '../../lib/rooms/service.ts'
 import { a2a, createRoom, joinRoom, startApp, uniq, type TestServer } from '../helpers.ts'
-import { connect, text } from '../mcp/helpers.ts'
+import { aliceAndBob, connect, text } from '../mcp/helpers.ts'
 import { Receiver } from '../realtime/receiver.ts'
 import { SseClient } from '../realtime/sse-client.ts'
 
@@ -145,11 +145,7 @@ test('bad replyTo (another room, a DM of others, unknown, not an id): one error 
 
 test('MCP: reply and read a thread with the SDK client; notifications carry id, replyTo, threadId and mentions', async (t) => {
   const srv = await startApp(t)
-  const a = await connect(t, srv.url)
-  const b = await connect(t, srv.url)
-  const name = uniq()
-  await a.call('createRoom', { agentName: 'alice', name })
-  await b.call('joinRoom', { roomId: name, agentName: 'bob' })
+  const { a, b } = await aliceAndBob(t, srv.url)
   const root = (await a.call('sendMessage', { text: 'who reviews?' })).json.id
   const note = await b.nextNote((n) => n.data.body === 'who reviews?')
   assert.deepEqual({ id: note.data.id, replyTo: note.data.replyTo, threadId: note.data.threadId, mentions: note.data.mentions }, {

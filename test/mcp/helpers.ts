@@ -178,3 +178,13 @@ export function sseReader(res: Response) {
     cancel: () => reader.cancel().catch(() => {}),
   }
 }
+
+/** Two sessions on a fresh app: alice creates a room, bob joins it. */
+export async function aliceAndBob(t: TestContext, url: string) {
+  const a = await connect(t, url)
+  const b = await connect(t, url)
+  const name = `room-${Math.random().toString(36).slice(2, 10)}`
+  const { json: room } = await a.call('createRoom', { agentName: 'alice', name })
+  await b.call('joinRoom', { roomId: name, agentName: 'bob' })
+  return { a, b, name, room }
+}

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { a2a, startApp, uniq } from '../helpers.ts'
-import { connect, rawSession, rawTool, sseReader, MCP_HEADERS, text } from './helpers.ts'
+import { aliceAndBob, connect, rawSession, rawTool, sseReader, MCP_HEADERS, text } from './helpers.ts'
 
 test('A sends, B is notified on its GET stream within 1 s, and B’s next result carries the message', async (t) => {
   const srv = await startApp(t)
-  const a = await connect(t, srv.url)
-  const b = await connect(t, srv.url)
-  const name = uniq()
-  const { json: room } = await a.call('createRoom', { agentName: 'alice', name })
-  await b.call('joinRoom', { roomId: name, agentName: 'bob' })
+  const { a, b, room } = await aliceAndBob(t, srv.url)
   const started = Date.now()
   await a.call('sendMessage', { text: 'ping' })
   const note = await b.nextNote((n) => n.data.body === 'ping', 1000)
@@ -74,11 +70,7 @@ test('without a GET stream, buffered notifications ride the next tool response',
 
 test('logging/setLevel above info silences room notifications, and is kept', async (t) => {
   const srv = await startApp(t)
-  const a = await connect(t, srv.url)
-  const b = await connect(t, srv.url)
-  const name = uniq()
-  await a.call('createRoom', { agentName: 'alice', name })
-  await b.call('joinRoom', { roomId: name, agentName: 'bob' })
+  const { a, b } = await aliceAndBob(t, srv.url)
   await b.client.setLoggingLevel('warning')
   await a.call('sendMessage', { text: 'quiet' })
   await b.client.setLoggingLevel('info')
