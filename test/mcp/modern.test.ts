@@ -254,3 +254,20 @@ test('2026-07-28: a kicked agent\'s listen stream ends and tells it nothing more
   await alice.call('sendMessage', { agentToken: aliceToken, text: 'after the kick' })
   assert.equal(updates.length, 0)
 })
+
+test('2026-07-28: a listen client that disconnects frees its stream (no feed subscription or quota left behind)', async (t) => {
+  const s = await startApp(t, { maxSseStreamsPerIp: 1 })
+  const { bobToken, roomId } = await roomWithTwo(t, s)
+  const asBob = await connectModern(t, s.url, { bearer: bobToken })
+  const sub = await asBob.client.listen({ resourceSubscriptions: [`convene://rooms/${roomId}`] })
+  assert.match(await (await fetch(`${s.url}/metrics`)).text(), /^convene_mcp_listen_streams 1$/m)
+  await sub.close() // aborts the request mid-stream
+  // The server hears the socket close on its own schedule: the freed place is what the next listen finds.
+  let again = await modernRpc(s.url, 'subscriptions/listen', { notifications: {} }, { bearer: bobToken })
+  for (let i = 0; i < 100 && again.status === 429; i++) {
+    await new Promise((r) => setImmediate(r))
+    again = await modernRpc(s.url, 'subscriptions/listen', { notifications: {} }, { bearer: bobToken })
+  }
+  assert.equal(again.status, 200)
+  assert.match(await (await fetch(`${s.url}/metrics`)).text(), /^convene_mcp_listen_streams 0$/m)
+})
