@@ -26,6 +26,8 @@ export function searchQueries(db: Sql): SearchStore {
   return {
     async searchMessages(q) {
       const params: unknown[] = [q.agent.id, q.agent.roomId, collapseNots(q.text), q.limit, q.offset]
+      // a spectator (the web page) sees broadcasts only; $1 stays typed (null) as readAfter does
+      const visible = q.agent.id === null ? '(m.recipient_id IS NULL AND $1::uuid IS NULL)' : VISIBLE
       let where = ''
       for (const f of FILTERS) {
         const value = q[f.key]
@@ -40,7 +42,7 @@ export function searchQueries(db: Sql): SearchStore {
            SELECT m.seq, ts_rank(m.search, ${QUERY}, 1) AS rank
            FROM messages m
            WHERE m.search @@ (${QUERY} && ('''room ' || $2::uuid || '''')::tsquery) AND numnode(${QUERY}) > 0
-             AND ${VISIBLE}${where}
+             AND ${visible}${where}
          ), page AS (
            SELECT seq, rank FROM hits ORDER BY rank DESC, seq DESC LIMIT $4 OFFSET $5
          )

@@ -166,9 +166,9 @@ export interface WaitTaskStore {
   deleteEndedWaitTasks(before: Date): Promise<number>
 }
 
-/** A full-text search over the messages one agent may see in its room. */
+/** A full-text search over the messages one agent may see in its room (a null id: a spectator, broadcasts only). */
 export interface SearchQuery {
-  agent: { id: string; roomId: string }
+  agent: { id: string | null; roomId: string }
   /** What the caller typed, read as a web search: words, "a phrase", or, -word. */
   text: string
   /** Sender's name. */
