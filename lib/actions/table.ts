@@ -288,7 +288,7 @@ export const MESSAGE_ACTIONS = [
       from: Type.Optional(Type.String({ minLength: 1, description: 'Sender name' })),
       since: Type.Optional(Type.String({ minLength: 1, description: 'ISO 8601 date-time' })),
       until: Type.Optional(Type.String({ minLength: 1, description: 'ISO 8601 date-time' })),
-      threadId: Type.Optional(Type.String({ minLength: 1, description: 'A thread (its root id)' })),
+      threadId: Type.Optional(Type.String({ minLength: 1, description: "A thread: its root's id or any reply's id" })),
       limit: Type.Optional(Limit),
       offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Results to skip' })),
     }),

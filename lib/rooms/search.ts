@@ -1,6 +1,8 @@
 // Full-text search over the messages an agent may see: its room's broadcasts and its own DMs.
 import { errors } from '../errors.ts'
+import type { MessageRecord, RoomRecord, SearchHit } from '../store.ts'
 import type { RoomContext } from './context.ts'
+import { canSee } from './visibility.ts'
 import { toWire } from './wire.ts'
 
 export const MAX_QUERY_CHARS = 500
@@ -34,26 +36,61 @@ export function parseDateTime(param: string, value: string | undefined): Date | 
   return t
 }
 
+/** The query's own rules, the same on every surface; `param` is the name the caller gave it. */
+function checkQuery(query: string | undefined, param: string): string {
+  if (query === undefined) throw errors.missing(param)
+  const chars = [...query].length
+  if (chars > MAX_QUERY_CHARS) throw errors.invalid(param, `must be at most ${MAX_QUERY_CHARS} characters (got ${chars})`)
+  if (query.trim() === '') throw errors.missing(param)
+  return query
+}
+
+const hitsToWire = (hits: SearchHit[]) => hits.map((h) => ({ message: toWire(h.message), seq: h.message.seq, rank: h.rank, snippet: h.snippet }))
+
+/** A message of the room the agent may see, by id; null for any other. */
+async function visible(ctx: RoomContext, roomId: string, agentId: string, id: string): Promise<MessageRecord | null> {
+  const m = await ctx.store.message(roomId, id)
+  return m && canSee(m, agentId) ? m : null
+}
+
 export async function search(ctx: RoomContext, p: SearchParams) {
-  const chars = [...p.query].length
-  if (chars > MAX_QUERY_CHARS) throw errors.invalid('query', `must be at most ${MAX_QUERY_CHARS} characters (got ${chars})`)
-  if (p.query.trim() === '') throw errors.missing('query')
+  const query = checkQuery(p.query, 'query')
   const since = parseDateTime('since', p.since)
   const until = parseDateTime('until', p.until)
   if (since && until && until < since) throw errors.invalid('until', 'must not be before since')
   if (p.threadId !== undefined && !UUID.test(p.threadId)) throw errors.invalid('threadId', 'must be a message id (a UUID)')
   const { agent, room } = await ctx.authenticate(p.agentToken, p.roomId)
+  let threadId: string | undefined
+  if (p.threadId !== undefined) {
+    // As message.thread: a reply's id stands for its thread.
+    const named = await visible(ctx, room.id, agent.id, p.threadId)
+    const root = named && named.threadId !== null ? await visible(ctx, room.id, agent.id, named.threadId) : named
+    if (!root) throw errors.invalid('threadId:', `no thread ${p.threadId} that you can see in this room`)
+    threadId = root.id
+  }
   const { hits, total } = await ctx.store.searchMessages({
     agent,
-    text: p.query,
+    text: query,
     from: p.from,
     since,
     until,
-    threadId: p.threadId?.toLowerCase(),
+    threadId,
     limit: p.limit ?? 20,
     offset: p.offset ?? 0,
   })
-  const results = hits.map((h) => ({ message: toWire(h.message), seq: h.message.seq, rank: h.rank, snippet: h.snippet }))
+  const results = hitsToWire(hits)
   const text = total === 0 ? 'No messages match' : `${results.length} of ${total} matching message(s), best first`
   return { text, roomId: room.id, data: { results, total } }
+}
+
+/** Search as a spectator of the room (the web page): its broadcasts only, never a DM. `param` names the query in errors. */
+export async function searchPublic(ctx: RoomContext, room: RoomRecord, p: { query?: string; limit?: number; offset?: number }, param = 'query') {
+  const query = checkQuery(p.query, param)
+  const { hits, total } = await ctx.store.searchMessages({
+    agent: { id: null, roomId: room.id },
+    text: query,
+    limit: p.limit ?? 20,
+    offset: p.offset ?? 0,
+  })
+  return { results: hitsToWire(hits), total }
 }

@@ -7,7 +7,7 @@ import { Membership } from './membership.ts'
 import { Messaging } from './messaging.ts'
 import { landing, roomView } from './page.ts'
 import { Rooms } from './rooms.ts'
-import { search, type SearchParams } from './search.ts'
+import { search, searchPublic, type SearchParams } from './search.ts'
 import { WaitTasks, type WaitTask } from './wait-tasks.ts'
 import { Waits } from './waits.ts'
 
@@ -164,6 +164,11 @@ export class RoomService {
   /** The landing page's figures and the public rooms it lists. */
   landing() {
     return landing(this.#ctx.store)
+  }
+
+  /** The web page's search: the room's public messages only (`param` names the query in errors). */
+  searchPublic(room: RoomRecord, p: { query?: string; limit?: number; offset?: number }, param?: string) {
+    return searchPublic(this.#ctx, room, p, param)
   }
 
   /** What a room page shows: people and recent public messages. */

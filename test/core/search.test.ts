@@ -124,9 +124,37 @@ describe('message.search', () => {
     assert.ok(!r.data.results.some((h: any) => h.message.id === reply))
     // the DM in the thread stays between alice and bob
     assert.deepEqual((await search(eve, 'checklist', { threadId: root })).data.results.map((h: any) => h.message.id).sort(), [root, inThread, deeper].sort())
-    assert.equal((await search(bob, 'checklist', { threadId: deeper })).data.total, 0, 'a reply is not a thread of its own')
-    assert.equal((await search(bob, 'checklist', { threadId: crypto.randomUUID() })).data.total, 0)
     assert.equal((await search(bob, 'checklist', { threadId: root.toUpperCase() })).data.total, 4)
+  })
+
+  test('threadId follows message.thread: a reply stands for its thread; an unknown or invisible id is the same error', async () => {
+    const { alice, bob, eve } = await chatRoom()
+    const thread = (token: string, threadId: string) => a2a(srv, 'message.thread', { agentToken: token, threadId })
+    const reply = (token: string, replyTo: string, body: string, to?: string) => {
+      tick()
+      return a2a(srv, 'message.send', { agentToken: token, replyTo, ...(to ? { to } : {}) }, { text: body })
+    }
+    const root = (await send(alice, 'migration plan for the index')).data.id
+    const r1 = (await reply(bob, root, 'migration needs a lock timeout')).data.id
+    const r2 = (await reply(alice, r1, 'migration lock timeout set')).data.id
+    await send(eve, 'unrelated migration elsewhere')
+    const ids = (r: { data: any }) => r.data.results.map((h: any) => h.message.id).sort()
+    const whole = [root, r1, r2].sort()
+    for (const given of [root, r1, r2, r2.toUpperCase()]) assert.deepEqual(ids(await search(eve, 'migration', { threadId: given })), whole, given)
+    // a DM of the thread: its own id stands for the thread for alice and bob, for nobody else
+    const dm = (await reply(alice, r1, 'migration secret', 'bob')).data.id
+    assert.deepEqual(ids(await search(bob, 'migration', { threadId: dm })), [...whole, dm].sort())
+    const unknown = crypto.randomUUID()
+    for (const [token, id] of [[eve, dm], [bob, unknown]] as const) {
+      const viaThread = await thread(token, id)
+      const viaSearch = await search(token, 'migration', { threadId: id })
+      assert.match(viaSearch.text, /^Error: threadId: no thread .* that you can see in this room/)
+      assert.equal(viaSearch.text, viaThread.text, 'the same error as message.thread')
+    }
+    // another room's message is unknown here
+    const other = await chatRoom()
+    const elsewhere = (await send(other.alice, 'migration in another room')).data.id
+    assert.match((await search(alice, 'migration', { threadId: elsewhere })).text, /^Error: threadId: no thread/)
   })
 
   test('the query may ride in parts[0].text, the room in contextId (which must be the token’s room)', async () => {
