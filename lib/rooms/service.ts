@@ -15,6 +15,7 @@ export type { Participant } from './page.ts'
 export type { Result } from './replies.ts'
 export type { WaitTask } from './wait-tasks.ts'
 export { KEEP_ENDED_MS as WAIT_TASK_KEPT_MS } from './wait-tasks.ts'
+export { MAX_QUERY_CHARS } from './search.ts'
 
 export class RoomService {
   /** This instance's live feed of room messages (SSE, MCP notifications, the web page). */

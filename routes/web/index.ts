@@ -7,6 +7,7 @@ import { Type } from 'typebox'
 import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { isUuid } from '../../lib/ids.ts'
+import { ErrorReply } from '../../lib/net/http-error.ts'
 import { isCreatableRoomName, normalizeRoomName } from '../../lib/rooms/names.ts'
 import { splitRoomRef } from '../../lib/rooms/refs.ts'
 import { registerAssets } from './assets.ts'
@@ -30,6 +31,28 @@ const roomPage = {
     /** A repeated `file` is ignored, as a non-string one always was. */
     file: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
   }),
+}
+
+/** Search as you type on the room page: public messages only. */
+const SearchHit = Type.Object({
+  id: Type.String(),
+  seq: Type.Integer(),
+  from: Type.String(),
+  timestamp: Type.String(),
+  threadId: Type.String(),
+  /** The best passage, each match between « and ». */
+  snippet: Type.String(),
+})
+const roomSearch = {
+  params: Type.Object({ room: Type.String() }),
+  querystring: Type.Object({
+    /** Checked by the room service, so an empty or over-long one gets its clear error. */
+    q: Type.Optional(Type.String()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    password: Type.Optional(Type.String()),
+  }),
+  response: { 200: Type.Object({ results: Type.Array(SearchHit), total: Type.Integer() }), '4xx': ErrorReply, '5xx': ErrorReply },
 }
 
 const webRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { config }) => {
@@ -79,6 +102,28 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
   app.get('/robots.txt', async (_req, reply) =>
     reply.type('text/plain; charset=utf-8').header('Cache-Control', 'public, max-age=86400').send('User-agent: *\nAllow: /$\nAllow: /docs\nDisallow: /\n'),
   )
+
+  // Same addressing and password rules as the spectator stream (/api/rooms/:room/stream); the /api rate limit applies.
+  app.get('/api/rooms/:room/search', { schema: roomSearch }, async (req, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    const header = req.headers['x-room-password']
+    const password = req.query.password || (typeof header === 'string' ? header : undefined)
+    try {
+      const room = await rooms.resolveRoom(req.params.room, password)
+      const { results, total } = await rooms.searchPublic(room, { query: req.query.q, limit: req.query.limit, offset: req.query.offset }, 'q')
+      const hits = results.map(({ message: m, snippet }) => ({ id: m.id, seq: m.seq, from: m.from, timestamp: m.timestamp, threadId: m.threadId, snippet }))
+      return { results: hits, total }
+    } catch (e) {
+      if (!(e instanceof ActionError)) throw e
+      if (e.code === 'ROOM_NOT_FOUND') return reply.status(404).send({ error: e.code, message: e.message })
+      if (e.code === 'INVALID_PASSWORD') {
+        const given = Boolean(password) || req.params.room.includes(':')
+        return reply.status(given ? 403 : 401).send({ error: e.code, message: given ? e.message : 'This room is password-protected' })
+      }
+      if (e.code === 'MISSING_PARAMETER' || e.code === 'INVALID_PARAMETER') return reply.status(400).send({ error: e.code, message: e.message })
+      throw e
+    }
+  })
 
   app.get('/:roomName', { schema: roomPage }, async (req, reply) => {
     const ref = req.params.roomName
