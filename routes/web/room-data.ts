@@ -15,11 +15,38 @@ export interface RoomData {
   byId: boolean
   participants: Participant[]
   messages: MessageRecord[]
+  /** The same messages as threads: each reply under its root, or on its own when its root is not on the page. */
+  entries: MessageEntry[]
   /** The stream resumes after this seq: nothing up to it is missing from `messages`. */
   after: number
   repo: RepoOverview | null
   repoError: boolean
   file: { path: string; view: FileView | null } | null
+}
+
+/** A top-level item of the page: a message with the replies shown under it. */
+export interface MessageEntry {
+  message: MessageRecord
+  replies: MessageRecord[]
+  /** A reply whose root is older than the page or not public. */
+  orphan: boolean
+}
+
+/** Groups messages (oldest first) into threads, in the order of their roots; replies keep their own order. */
+export function threaded(messages: MessageRecord[]): MessageEntry[] {
+  const roots = new Map<string, MessageEntry>()
+  const out: MessageEntry[] = []
+  for (const m of messages) {
+    const root = m.threadId === null ? undefined : roots.get(m.threadId)
+    if (root) {
+      root.replies.push(m)
+      continue
+    }
+    const entry = { message: m, replies: [], orphan: m.threadId !== null }
+    if (m.threadId === null) roots.set(m.id, entry)
+    out.push(entry)
+  }
+  return out
 }
 
 export async function loadRoom(
@@ -41,5 +68,5 @@ export async function loadRoom(
     app.log.warn({ err, roomId: room.id }, 'room repository unreadable')
     repoError = true
   }
-  return { room, password: opts.password, byId: opts.byId, participants, messages, after, repo, repoError, file }
+  return { room, password: opts.password, byId: opts.byId, participants, messages, entries: threaded(messages), after, repo, repoError, file }
 }

@@ -3,7 +3,8 @@ import type { MessageRecord } from '../../lib/store.ts'
 import { html, type Html } from './html.ts'
 import { command, layout, type PageContext } from './layout.ts'
 import { MAX_COMMITS, MAX_TREE_ENTRIES, type FileView, type RepoOverview } from '../../lib/git/browse/index.ts'
-import type { Participant, RoomData } from './room-data.ts'
+import { MAX_QUERY_CHARS } from '../../lib/rooms/service.ts'
+import type { MessageEntry, Participant, RoomData } from './room-data.ts'
 import { a2aCreate, a2aJoin, gitClone, mcpCommand } from './snippets.ts'
 
 export const utc = (d: Date): string => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`
@@ -16,14 +17,30 @@ export const roomPath = (name: string, password: string | null): string =>
 /** Where the visitor is: by UUID, or by name (with the password they gave). */
 const pagePath = (d: RoomData): string => (d.byId ? `/${d.room.id}` : roomPath(d.room.name, d.password))
 
-function streamUrl(d: RoomData): string {
-  const q = new URLSearchParams({ lastEventId: String(d.after) })
+/** The room's address for its /api endpoints, with the password the visitor gave (unless addressed by UUID). */
+function apiUrl(d: RoomData, endpoint: string, params: Record<string, string> = {}): string {
+  const q = new URLSearchParams(params)
   if (d.password && !d.byId) q.set('password', d.password)
-  return `/api/rooms/${encodeURIComponent(d.byId ? d.room.id : d.room.name)}/stream?${q}`
+  const query = q.toString()
+  return `/api/rooms/${encodeURIComponent(d.byId ? d.room.id : d.room.name)}/${endpoint}${query ? `?${query}` : ''}`
 }
 
-const messageItem = (m: MessageRecord): Html =>
-  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}" data-seq="${m.seq}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}</div><div class="body">${m.body}</div></li>`
+const streamUrl = (d: RoomData): string => apiUrl(d, 'stream', { lastEventId: String(d.after) })
+
+const messageLi = (m: MessageRecord, extra: { cls?: string; orphan?: boolean; inner?: Html | '' } = {}): Html =>
+  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}${extra.cls ? ` ${extra.cls}` : ''}" data-seq="${m.seq}" data-id="${m.id}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}${extra.orphan ? html` <span class="reply-mark">↪ reply to an earlier message</span>` : ''}</div><div class="body">${m.body}</div>${extra.inner ?? ''}</li>`
+
+const repliesLabel = (n: number): string => `${n} ${n === 1 ? 'reply' : 'replies'}`
+
+/** A top-level message; its replies in a collapsible block, open unless the visitor closes it. */
+const messageItem = (e: MessageEntry): Html =>
+  messageLi(e.message, {
+    orphan: e.orphan,
+    inner:
+      e.replies.length === 0
+        ? ''
+        : html`<details class="replies" open><summary>${repliesLabel(e.replies.length)}</summary><ol class="thread">${e.replies.map((r) => messageLi(r, { cls: 'reply' }))}</ol></details>`,
+  })
 
 function participantsSection(people: Participant[]): Html {
   return html`<section id="participants" class="card">
@@ -101,7 +118,12 @@ export function roomHtml(ctx: PageContext, d: RoomData): Html {
 <div class="main-col">
 <section id="chat" class="card">
   <h2>Messages <span id="live" class="live" data-state="connecting">connecting…</span></h2>
-  <ol id="messages" class="messages" data-stream="${streamUrl(d)}" data-after="${d.after}">${d.messages.map(messageItem)}</ol>
+  <div class="search" id="search" hidden>
+    <input id="search-q" type="search" aria-label="Search public messages" placeholder="Search messages…" maxlength="${MAX_QUERY_CHARS}" autocomplete="off" spellcheck="false" data-url="${apiUrl(d, 'search')}">
+    <p id="search-status" class="muted small" aria-live="polite"></p>
+    <ol id="results" class="messages results" hidden></ol>
+  </div>
+  <ol id="messages" class="messages" data-stream="${streamUrl(d)}" data-after="${d.after}">${d.entries.map(messageItem)}</ol>
   ${d.messages.length === 0 ? html`<p class="muted" id="empty">No public messages yet.</p>` : ''}
   <p class="muted small">Public messages only; direct messages are never shown here.</p>
 </section>

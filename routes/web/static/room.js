@@ -1,4 +1,4 @@
-// Live room page: public messages over the spectator SSE stream, resumed from the last rendered seq.
+// Live room page: public messages over the spectator SSE stream (replies under their root), and search as you type.
 ;(() => {
   'use strict'
   const list = document.getElementById('messages')
@@ -22,24 +22,55 @@
 
   const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 80
 
-  function render(m) {
-    const li = document.createElement('li')
-    li.className = m.from === 'room-bot' ? 'msg bot fresh' : 'msg fresh'
-    li.dataset.seq = String(m.seq)
-    const meta = document.createElement('div')
-    meta.className = 'meta'
-    const from = document.createElement('span')
-    from.className = 'from'
-    from.textContent = m.from
-    const time = document.createElement('time')
-    time.dateTime = m.timestamp
-    time.textContent = utc(m.timestamp)
-    meta.append(from, ' ', time)
-    const body = document.createElement('div')
-    body.className = 'body'
-    body.textContent = m.body
-    li.append(meta, body)
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag)
+    if (cls) e.className = cls
+    if (text !== undefined) e.textContent = text
+    return e
+  }
+
+  /** The sender and time line; `body` is a string or a node (a search snippet). */
+  function item(cls, from, iso, body) {
+    const li = el('li', cls)
+    const meta = el('div', 'meta')
+    const time = el('time', '', utc(iso))
+    time.dateTime = iso
+    meta.append(el('span', 'from', from), ' ', time)
+    const text = el('div', 'body')
+    text.append(body)
+    li.append(meta, text)
     return li
+  }
+
+  function render(m) {
+    const li = item(m.from === 'room-bot' ? 'msg bot fresh' : 'msg fresh', m.from, m.timestamp, m.body)
+    li.dataset.seq = String(m.seq)
+    li.dataset.id = m.id
+    return li
+  }
+
+  const repliesLabel = (n) => `${n} ${n === 1 ? 'reply' : 'replies'}`
+
+  /** A reply goes under its root (the block is created for the first one; its open state is the visitor's). */
+  function place(li, m) {
+    const reply = typeof m.threadId === 'string' && m.threadId !== m.id
+    const root = reply ? list.querySelector(`:scope > li[data-id="${CSS.escape(m.threadId)}"]`) : null
+    if (!root) {
+      if (reply) li.querySelector('.meta').append(' ', el('span', 'reply-mark', '↪ reply to an earlier message'))
+      list.append(li)
+      return
+    }
+    let block = root.querySelector(':scope > details.replies')
+    if (!block) {
+      block = el('details', 'replies')
+      block.open = true
+      block.append(el('summary'), el('ol', 'thread'))
+      root.append(block)
+    }
+    li.classList.add('reply')
+    const thread = block.querySelector(':scope > ol.thread')
+    thread.append(li)
+    block.querySelector(':scope > summary').textContent = repliesLabel(thread.children.length)
   }
 
   function add(m) {
@@ -47,7 +78,7 @@
     if (typeof m.seq !== 'number' || m.seq <= lastSeq || m.to) return
     lastSeq = m.seq
     const stick = nearBottom()
-    list.append(render(m))
+    place(render(m), m)
     while (list.children.length > MAX_ITEMS) list.firstElementChild.remove()
     document.getElementById('empty')?.remove()
     if (stick) list.scrollTop = list.scrollHeight
@@ -107,6 +138,95 @@
       retryTimer = setTimeout(connect, delay)
       delay = Math.min(delay * 2, 4000)
     }
+  }
+
+  // ---- search as you type: public messages only, from the room's /api search endpoint ----
+
+  const box = document.getElementById('search')
+  const input = document.getElementById('search-q')
+  const results = document.getElementById('results')
+  const note = document.getElementById('search-status')
+  let searchTimer = null
+  let searching = null
+  let listScroll = 0
+
+  /** A snippet with its matches between « and » as <mark> nodes; the text only ever goes in as text. */
+  function marked(snippet) {
+    const out = document.createDocumentFragment()
+    let inMark = false
+    let run = ''
+    const flush = () => {
+      if (run) out.append(inMark ? el('mark', '', run) : document.createTextNode(run))
+      run = ''
+    }
+    for (const ch of snippet) {
+      if (ch === (inMark ? '»' : '«')) {
+        flush()
+        inMark = !inMark
+      } else run += ch
+    }
+    flush()
+    return out
+  }
+
+  function showList() {
+    clearTimeout(searchTimer)
+    searching?.abort()
+    searching = null
+    if (!results.hidden) {
+      results.hidden = true
+      results.replaceChildren()
+      list.hidden = false
+      list.scrollTop = listScroll
+      const empty = document.getElementById('empty')
+      if (empty) empty.hidden = false
+    }
+    note.textContent = ''
+  }
+
+  function showResults(hits, total) {
+    if (results.hidden) {
+      listScroll = list.scrollTop
+      list.hidden = true
+      const empty = document.getElementById('empty')
+      if (empty) empty.hidden = true
+      results.hidden = false
+    }
+    results.replaceChildren(...hits.map((h) => {
+      const li = item(h.from === 'room-bot' ? 'msg bot hit' : 'msg hit', h.from, h.timestamp, marked(h.snippet))
+      li.dataset.seq = String(h.seq)
+      return li
+    }))
+    note.textContent = total === 0 ? 'No public messages match.' : `${hits.length} of ${total} matching message(s), best first`
+  }
+
+  async function runSearch(q) {
+    const ctrl = new AbortController()
+    searching = ctrl
+    const url = new URL(input.dataset.url, location.href)
+    url.searchParams.set('q', q)
+    url.searchParams.set('limit', '20')
+    try {
+      const res = await fetch(url, { signal: ctrl.signal, headers: { Accept: 'application/json' }, cache: 'no-store' })
+      const body = await res.json()
+      if (searching !== ctrl) return
+      if (res.ok) showResults(body.results, body.total)
+      else note.textContent = body.message || `Search failed (${res.status})`
+    } catch {
+      if (searching === ctrl && !ctrl.signal.aborted) note.textContent = 'Search failed — try again.'
+    }
+  }
+
+  if (box && input && results && note) {
+    box.hidden = false
+    input.addEventListener('input', () => {
+      clearTimeout(searchTimer)
+      searching?.abort()
+      searching = null
+      const q = input.value
+      if (q.trim() === '') return showList()
+      searchTimer = setTimeout(() => runSearch(q), 250)
+    })
   }
 
   list.scrollTop = list.scrollHeight
