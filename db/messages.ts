@@ -7,7 +7,7 @@ import { MSG_COLS, toMessage, VISIBLE } from './rows.ts'
  * Appends a message: bumps the room's seq under its row lock, so seqs are gap-free and unique. A sender who had
  * read everything before it (cursor = seq - 1) has its cursor moved past it here, saving the missed-messages read.
  */
-async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
+export async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
   const [row] = await q.query<{ seq: string; caught_up: boolean | null }>(
     `WITH r AS (
        UPDATE rooms SET last_seq = last_seq + 1,
@@ -23,8 +23,8 @@ async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
        WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
        RETURNING a.id, a.cursor = r.last_seq AS caught_up
      ), ins AS (
-       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions)
-       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, mentions)
+       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12,
          -- candidates that are names of the room's agents now, in the order they were mentioned
          CASE WHEN $11::text[] IS NULL THEN NULL ELSE NULLIF(ARRAY(
            SELECT g.name FROM agents g WHERE g.room_id = $1 AND g.name = ANY($11::text[]) ORDER BY array_position($11::text[], g.name)
@@ -36,6 +36,7 @@ async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
     [
       m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp,
       m.replyTo ?? null, m.threadId ?? null, m.mentionCandidates?.length ? m.mentionCandidates : null,
+      m.ackRequired ? true : null,
     ],
   )
   if (!row) throw new Error(`room ${m.roomId} vanished`)
@@ -76,7 +77,8 @@ export function messageQueries(db: Sql): MessageQueries {
                   ELSE (SELECT max(seq) FROM page) END AS seq
               ),
               moved AS (
-                UPDATE agents SET cursor = GREATEST(agents.cursor, target.seq)
+                UPDATE agents SET cursor = GREATEST(agents.cursor, target.seq),
+                  read_at = CASE WHEN target.seq > agents.cursor THEN now() ELSE agents.read_at END
                 FROM target WHERE agents.id = $1 AND target.seq IS NOT NULL
               )
          SELECT * FROM page ORDER BY seq`,

@@ -1,6 +1,7 @@
 /** A2A push progress (leases and delivery cursors) in the agents table. */
 import type { PushClaim, PushStore } from '../lib/store.ts'
 import type { Sql } from './database.ts'
+import { UPSERT_MARK } from './receipts.ts'
 
 /** Due work: an agent with an endpoint, behind its room, not leased, not backing off. */
 const DUE = `a.endpoint IS NOT NULL
@@ -43,9 +44,15 @@ export function pushStore(db: Sql): PushStore {
 
     async advancePush(agentId, owner, seq, leaseMs) {
       const rows = await db.query(
-        `UPDATE agents SET push_cursor = GREATEST(push_cursor, $3), cursor = GREATEST(cursor, $3),
-           push_failures = 0, push_due_at = NULL, push_lease_until = now() + make_interval(secs => $4)
-         WHERE id = $1 AND push_owner = $2 RETURNING id`,
+        `WITH up AS (
+           UPDATE agents SET push_cursor = GREATEST(push_cursor, $3::bigint), cursor = GREATEST(cursor, $3::bigint),
+             read_at = CASE WHEN $3::bigint > cursor THEN now() ELSE read_at END,
+             push_failures = 0, push_due_at = NULL, push_lease_until = now() + make_interval(secs => $4)
+           WHERE id = $1 AND push_owner = $2 RETURNING id
+         ), mark AS (
+           INSERT INTO delivery_marks (agent_id, surface, seq, at) SELECT id, 'push', $3::bigint, now() FROM up ${UPSERT_MARK}
+         )
+         SELECT id FROM up`,
         [agentId, owner, seq, secs(leaseMs)],
       )
       return rows.length > 0

@@ -3,8 +3,8 @@ import type { AgentRecord, MessageRecord, RoomRecord } from '../lib/store.ts'
 import type { Row } from './database.ts'
 
 export const ROOM_COLS = 'id, name, password_hash, description, type, created_at, last_activity, last_seq'
-export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at'
-export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions'
+export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at, joined_seq'
+export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions, ack_required'
 /** A message is visible to agent $1: broadcast, or a DM it sent or received. */
 export const VISIBLE = '(m.recipient_id IS NULL OR m.recipient_id = $1 OR m.sender_id = $1)'
 
@@ -28,6 +28,7 @@ export const toAgent = (r: Row): AgentRecord => ({
   endpoint: (r.endpoint as string | null) ?? null,
   cursor: Number(r.cursor),
   joinedAt: r.joined_at as Date,
+  joinedSeq: Number(r.joined_seq ?? 0),
 })
 
 export const toMessage = (r: Row): MessageRecord => ({
@@ -43,6 +44,7 @@ export const toMessage = (r: Row): MessageRecord => ({
   replyTo: (r.reply_to as string | null) ?? null,
   threadId: (r.thread_id as string | null) ?? null,
   mentions: textArray(r.mentions),
+  ackRequired: r.ack_required === true,
 })
 
 /** A text[] column: PGlite hands over an array; postgres.js (types not fetched) the literal, e.g. {bob,"Claude Code"}. */

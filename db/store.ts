@@ -6,6 +6,7 @@ import type { Database } from './database.ts'
 import { messageQueries } from './messages.ts'
 import { pushStore } from './push.ts'
 import { roomQueries } from './rooms.ts'
+import { receiptQueries } from './receipts.ts'
 import { searchQueries } from './search.ts'
 import { waitTaskStore } from './wait-tasks.ts'
 
@@ -19,6 +20,7 @@ export function sqlStore(db: Database): Store {
     ...pushStore(db),
     ...waitTaskStore(db),
     ...searchQueries(db),
+    ...receiptQueries(db),
     withLock: (key, fn) => locks.run(key, () => db.withAdvisoryLock(key, fn)),
     async ping() {
       await db.query('SELECT 1')

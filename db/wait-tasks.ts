@@ -1,6 +1,7 @@
 /** Wait tasks: durable message.waits. Tasks are found by primary key; state changes are conditional on `working`. */
 import type { WaitTaskRecord, WaitTaskStatus, WaitTaskStore } from '../lib/store.ts'
 import type { Row, Sql } from './database.ts'
+import { markDelivery } from './receipts.ts'
 
 const COLS = 'id, agent_id, room_id, status, deadline, result::text AS result, error, mentions_only, created_at, updated_at'
 
@@ -77,7 +78,10 @@ export function waitTaskStore(db: Sql): WaitTaskStore {
           [id, JSON.stringify(result), now],
         )
         if (!r) return 'lost'
-        if (read) await tx.query('UPDATE agents SET cursor = GREATEST(cursor, $2) WHERE id = $1', [read.agentId, read.upTo])
+        if (read) {
+          await tx.query('UPDATE agents SET cursor = GREATEST(cursor, $2), read_at = now() WHERE id = $1', [read.agentId, read.upTo])
+          await markDelivery(tx, read.agentId, 'wait', read.upTo)
+        }
         return toTask(r)
       })
     },

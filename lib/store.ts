@@ -23,6 +23,8 @@ export interface AgentRecord {
   endpoint: string | null
   cursor: number
   joinedAt: Date
+  /** Seq of its join notice: it is a recipient of the broadcasts after it. */
+  joinedSeq: number
 }
 
 export interface MessageRecord {
@@ -41,20 +43,23 @@ export interface MessageRecord {
   threadId: string | null
   /** Names of the room's agents @mentioned (broadcasts only), as resolved when it was sent. */
   mentions: string[]
+  /** The sender asked its recipients to acknowledge it (message.ack). */
+  ackRequired: boolean
 }
 
 /**
  * A message before the store gives it its seq. `mentionCandidates`: names @mentioned in the body; the store keeps
  * those of agents in the room at that moment, in the same statement as the insert.
  */
-export type NewMessage = Omit<MessageRecord, 'seq' | 'replyTo' | 'threadId' | 'mentions'> & {
+export type NewMessage = Omit<MessageRecord, 'seq' | 'replyTo' | 'threadId' | 'mentions' | 'ackRequired'> & {
+  ackRequired?: boolean
   replyTo?: string | null
   threadId?: string | null
   mentionCandidates?: string[]
 }
 
 /** An agent before the store gives it its cursor and join time. */
-export type NewAgent = Omit<AgentRecord, 'cursor' | 'joinedAt'>
+export type NewAgent = Omit<AgentRecord, 'cursor' | 'joinedAt' | 'joinedSeq'>
 
 /** A room before the store gives it its times and seq. */
 export type NewRoom = Omit<RoomRecord, 'createdAt' | 'lastActivity' | 'lastSeq'>
@@ -193,10 +198,55 @@ export interface SearchStore {
   searchMessages(q: SearchQuery): Promise<{ hits: SearchHit[]; total: number }>
 }
 
+/** Where a message reached its recipient: the surface whose delivery cursor passed it. */
+export type Surface = 'unread' | 'history' | 'wait' | 'sse' | 'mcp' | 'push'
+
+/** A surface's delivery cursor for one agent moved forward to `seq` at `at`. */
+export interface DeliveryMark {
+  agentId: string
+  surface: Surface
+  seq: number
+  at: Date
+}
+
+/** One recipient of a message, as its cursors and acknowledgement say. */
+export interface ReceiptRow {
+  agent: string
+  /** Read cursor; null for an agent that has left (only its acknowledgement is kept). */
+  cursor: number | null
+  readAt: Date | null
+  ackedAt: Date | null
+  /** The earliest-moved delivery cursor at or past the message, if any. */
+  deliveredVia: Surface | null
+  deliveredAt: Date | null
+}
+
+/** Receipts: delivery cursors per agent and surface, and acknowledgements (rows only for ackRequired messages). */
+export interface ReceiptStore {
+  /** Moves delivery cursors forward (never back); marks of agents that have left are dropped. */
+  markDelivered(marks: DeliveryMark[]): Promise<void>
+  /** The room's messages with these ids (any visibility; callers check). */
+  messagesByIds(roomId: string, ids: string[]): Promise<MessageRecord[]>
+  /**
+   * Records the agent's acknowledgements of these messages and, in the same transaction, one room-bot DM to each
+   * sender naming the ids it newly acknowledged (`body`). Acknowledging again changes nothing.
+   */
+  acknowledge(
+    agent: { id: string; roomId: string; name: string },
+    messages: MessageRecord[],
+    body: (ids: string[]) => string,
+    now: Date,
+  ): Promise<{ acked: string[]; posted: Posted[] }>
+  /** Which of these seqs the agent has acknowledged. */
+  ackedSeqs(agentId: string, roomId: string, seqs: number[]): Promise<Set<number>>
+  /** The recipients of a message (a DM's one, or the room's agents that had joined before a broadcast), by name. */
+  receipts(m: MessageRecord): Promise<ReceiptRow[]>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store extends PushStore, WaitTaskStore, SearchStore {
+export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */

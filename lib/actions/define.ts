@@ -91,6 +91,7 @@ function describe(schema: TSchema | undefined): string {
     return `must be ${kind}`
   }
   if (s.type === 'boolean') return 'must be true or false'
+  if (s.type === 'array') return `must be a list of ${s.minItems ?? 0} to ${s.maxItems ?? 'any number of'} ${(s.items as { type?: string })?.type ?? 'item'}s`
   if (s.type === 'string') {
     if (s.maxLength !== undefined) return `must be a string of ${s.minLength ?? 0} to ${s.maxLength} characters`
     return 'must be a non-empty string'

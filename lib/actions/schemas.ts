@@ -31,6 +31,7 @@ const Message = Type.Object({
   replyTo: Type.Union([Type.String(), Type.Null()], { description: 'The message it replies to' }),
   threadId: Type.String({ description: "Its thread's root (its own id if not a reply)" }),
   mentions: Type.Array(Type.String(), { description: '@mentioned agents' }),
+  ackRequired: Type.Optional(Type.Boolean({ description: 'The sender asks for message.ack' })),
 })
 export const Messages = Type.Array(Message)
 

@@ -39,6 +39,12 @@ const MentionsOnly = Type.Boolean({
   description: 'Only DMs to you and messages that @mention you; your cursor still moves past the others (they count as read)',
 })
 
+const Unread = Type.Object({
+  messages: Messages,
+  total: Type.Integer(),
+  awaitingAck: Type.Optional(Type.Array(Type.String(), { description: 'Ids of these messages asking you for message.ack' })),
+})
+
 const TargetParams = Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent })
 
 /** promote, demote and kick: an admin acting on another agent of the room. */
@@ -192,12 +198,13 @@ export const MESSAGE_ACTIONS = [
     tool: 'sendMessage',
     title: 'Send a message',
     description:
-      'Send a message to the room, or a direct message to one agent with `to` (only the two of you see it). `replyTo` answers a message in its thread. `@name` in a broadcast mentions that agent. In channels only admins may post.',
+      'Send a message to the room, or a direct message to one agent with `to` (only the two of you see it). `replyTo` answers a message in its thread. `@name` in a broadcast mentions that agent. `ackRequired` asks recipients to acknowledge it. In channels only admins may post.',
     params: Type.Object({
       agentToken: AgentToken,
       text: Type.String({ minLength: 1, description: 'The message (1–32,000 characters)' }),
       to: Type.Optional(Type.String({ description: 'Agent name for a direct message; omit to broadcast' })),
       replyTo: Type.Optional(Type.String({ maxLength: 100, description: 'Id of a message you can see: this one replies to it, in its thread' })),
+      ackRequired: Type.Optional(Type.Boolean({ description: 'Ask each recipient to acknowledge it (message.ack); follow with message.status' })),
     }),
     result: Type.Object({ id: Type.String(), seq: Type.Integer(), ...Missed }),
     a2a: { text: 'text' },
@@ -249,7 +256,7 @@ export const MESSAGE_ACTIONS = [
       peek: Type.Optional(Type.Boolean({ description: 'Read without moving your cursor' })),
       mentionsOnly: Type.Optional(MentionsOnly),
     }),
-    result: Type.Object({ messages: Messages, total: Type.Integer() }),
+    result: Unread,
     a2a: {},
     mcp: { session: true },
     annotations: hints(false, false, false),
@@ -269,7 +276,7 @@ export const MESSAGE_ACTIONS = [
       ),
       mentionsOnly: Type.Optional(MentionsOnly),
     }),
-    result: Type.Object({ messages: Messages, total: Type.Integer() }),
+    result: Unread,
     a2a: {},
     mcp: { session: true },
     annotations: hints(false, false, false),
@@ -307,5 +314,53 @@ export const MESSAGE_ACTIONS = [
     mcp: { session: true, roomDefault: true },
     annotations: READ,
     run: (s, p) => s.search(p),
+  }),
+  defineAction({
+    name: 'message.ack',
+    alias: 'ack',
+    tool: 'ackMessages',
+    title: 'Acknowledge messages',
+    description: 'Acknowledge messages sent to you with ackRequired (unread and wait list them in awaitingAck); each sender is told in a room-bot DM.',
+    params: Type.Object({
+      agentToken: AgentToken,
+      messageIds: Type.Array(Type.String(), { minItems: 1, maxItems: 100, description: 'Ids of the messages (1–100)' }),
+      roomId: Type.Optional(RoomRef),
+    }),
+    result: Type.Object({ acknowledged: Type.Array(Type.String()), alreadyAcknowledged: Type.Array(Type.String()) }),
+    a2a: { context: 'roomId' },
+    mcp: { session: true, roomDefault: true },
+    annotations: hints(false, false, true),
+    run: (s, p) => s.ack(p),
+  }),
+  defineAction({
+    name: 'message.status',
+    alias: 'status',
+    tool: 'messageStatus',
+    title: 'Delivery status',
+    description: 'Where a message you sent stands with each recipient: sent, delivered (via which surface), read or acknowledged, and when.',
+    params: Type.Object({
+      agentToken: AgentToken,
+      messageId: Type.String({ minLength: 1, maxLength: 100, description: 'Id of a message you sent' }),
+      roomId: Type.Optional(RoomRef),
+    }),
+    result: Type.Object({
+      messageId: Type.String(),
+      seq: Type.Integer(),
+      ackRequired: Type.Boolean(),
+      to: Type.Optional(Type.String()),
+      counts: Type.Object({ sent: Type.Integer(), delivered: Type.Integer(), read: Type.Integer(), acknowledged: Type.Integer() }),
+      recipients: Type.Array(
+        Type.Object({
+          agent: Type.String(),
+          state: Type.Enum(['sent', 'delivered', 'read', 'acknowledged']),
+          at: Type.String(),
+          via: Type.Optional(Type.Enum(['unread', 'history', 'wait', 'sse', 'mcp', 'push'])),
+        }),
+      ),
+    }),
+    a2a: { context: 'roomId' },
+    mcp: { session: true, roomDefault: true },
+    annotations: READ,
+    run: (s, p) => s.status(p),
   }),
 ] as const

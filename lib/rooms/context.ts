@@ -4,6 +4,7 @@ import type { EventBus } from '../events/bus.ts'
 import { hashToken, newId } from '../ids.ts'
 import { endpointProblem } from '../net/address.ts'
 import type { AgentRecord, Posted, RoomRecord, Store } from '../store.ts'
+import { DeliveryMarks } from './receipts.ts'
 import { refersTo } from './refs.ts'
 
 export interface RoomServiceOptions {
@@ -17,7 +18,7 @@ export interface RoomServiceOptions {
   maxAgentsPerRoom?: number
   /** Rooms one caller may create per hour on this instance; 0: no limit. */
   maxRoomsPerCallerPerHour?: number
-  /** Where the live feed reports store reads that failed. */
+  /** Where the live feed reports store reads that failed (and receipts their writes). */
   onFeedError?: (err: unknown) => void
   /** Working wait tasks one agent may have (default 8; 0: no limit). */
   maxWaitTasksPerAgent?: number
@@ -37,12 +38,15 @@ export class RoomContext {
   readonly store: Store
   readonly events: EventBus
   readonly clock: () => Date
+  /** Delivery cursors the surfaces move (receipts). */
+  readonly deliveries: DeliveryMarks
   private readonly tokenListeners = new Set<(digest: string) => void>()
 
   constructor(readonly opts: RoomServiceOptions) {
     this.store = opts.store
     this.events = opts.events
     this.clock = opts.clock ?? (() => new Date())
+    this.deliveries = new DeliveryMarks(this.store, opts.onFeedError ?? (() => {}))
   }
 
   async publish(roomId: string, posted: Posted): Promise<void> {

@@ -1,7 +1,7 @@
 // Messages: sending, history, and reading what is unread (the cursor that marks messages read).
 import { errors } from '../errors.ts'
 import { isUuid, newId } from '../ids.ts'
-import type { MessageRecord } from '../store.ts'
+import type { MessageRecord, Surface } from '../store.ts'
 import { notice, type RoomContext } from './context.ts'
 import { mentionCandidates } from './mentions.ts'
 import { missed, unreadResult } from './replies.ts'
@@ -16,12 +16,14 @@ export interface UnreadFilter {
   mentionsOnly?: boolean
   /** Start after this seq when it is past the cursor (a wait task's messages known not to match). */
   after?: number
+  /** The surface that delivers what is read, for receipts (default unread; null: the caller marks it itself). */
+  via?: Surface | null
 }
 
 export class Messaging {
   constructor(private readonly ctx: RoomContext) {}
 
-  async send(p: { agentToken: string; text: string; to?: string; replyTo?: string }, signal?: AbortSignal) {
+  async send(p: { agentToken: string; text: string; to?: string; replyTo?: string; ackRequired?: boolean }, signal?: AbortSignal) {
     const { ctx } = this
     const { agent, room } = await ctx.authenticate(p.agentToken)
     const max = ctx.opts.maxMessageChars
@@ -48,6 +50,7 @@ export class Messaging {
       replyTo: parent?.id ?? null,
       threadId: parent ? threadOf(parent) : null,
       mentionCandidates: toId === null ? mentionCandidates(p.text) : undefined,
+      ackRequired: p.ackRequired === true,
     })
     await ctx.publish(room.id, posted)
     const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq, true, signal)
@@ -57,6 +60,7 @@ export class Messaging {
   async history(p: { agentToken: string; roomId: string; limit?: number; offset?: number }) {
     const { agent, room } = await this.ctx.authenticate(p.agentToken, p.roomId)
     const { messages, total } = await this.ctx.store.history(agent, p.limit ?? 20, p.offset ?? 0)
+    this.delivered(agent.id, 'history', messages)
     return { text: `${messages.length} of ${total} message(s)`, roomId: room.id, data: { messages: messages.map(toWire), total } }
   }
 
@@ -70,6 +74,7 @@ export class Messaging {
     if (!root) throw errors.invalid('threadId:', `no thread ${p.threadId} that you can see in this room`)
     const withRoot = offset === 0
     const replies = await this.ctx.store.threadReplies(agent, root.id, withRoot ? limit - 1 : limit, withRoot ? 0 : offset - 1)
+    this.delivered(agent.id, 'history', replies.messages)
     const messages = [...(withRoot ? [root] : []), ...replies.messages].map(toWire)
     const total = replies.total + 1
     return { text: `${messages.length} of ${total} message(s) in the thread`, roomId: room.id, data: { messages, total } }
@@ -77,7 +82,24 @@ export class Messaging {
 
   async unread(p: { agentToken: string; peek?: boolean; mentionsOnly?: boolean }, signal?: AbortSignal) {
     const { agent, room } = await this.ctx.authenticate(p.agentToken)
-    return unreadResult(room.id, await this.drainUnread(agent, undefined, !p.peek, signal, { mentionsOnly: p.mentionsOnly }))
+    return this.unreadReply(agent, room.id, await this.drainUnread(agent, undefined, !p.peek, signal, { mentionsOnly: p.mentionsOnly }))
+  }
+
+  /** An unread or wait reply: the messages, and which of them await an acknowledgement from the agent. */
+  async unreadReply(agent: { id: string }, roomId: string, messages: WireMessage[]) {
+    const result = unreadResult(roomId, messages)
+    const asking = messages.filter((m) => m.ackRequired)
+    if (asking.length === 0) return result
+    const acked = await this.ctx.store.ackedSeqs(agent.id, roomId, asking.map((m) => m.seq))
+    const awaitingAck = asking.filter((m) => !acked.has(m.seq)).map((m) => m.id)
+    return awaitingAck.length === 0 ? result : { ...result, data: { ...result.data, awaitingAck } }
+  }
+
+  /** A surface delivered these messages to the agent (receipts). */
+  delivered(agentId: string, surface: Surface, messages: { seq: number }[]): void {
+    let seq = 0
+    for (const m of messages) seq = Math.max(seq, m.seq)
+    if (seq > 0) this.ctx.deliveries.note(agentId, surface, seq)
   }
 
   /**
@@ -104,7 +126,10 @@ export class Messaging {
       if (!more) break
       if (!move) after = messages.at(-1)!.seq
     }
-    if (!signal?.aborted) return out
+    if (!signal?.aborted) {
+      if (filter.via !== null) this.delivered(agent.id, filter.via ?? 'unread', out)
+      return out
+    }
     if (move && out.length > 0) await this.ctx.store.rewindCursor(agent.id, out[0].seq - 1)
     return []
   }

@@ -12,7 +12,14 @@ export interface Result<D> {
 export const missed = (messages: WireMessage[]) =>
   messages.length > 0 ? { missedMessages: messages, missedCount: messages.length } : {}
 
-export function unreadResult(roomId: string, messages: WireMessage[]) {
+/** What unread and wait return; `awaitingAck`: ids of those messages the caller is asked to acknowledge. */
+export type UnreadData = {
+  messages: WireMessage[]
+  total: number
+  awaitingAck?: string[]
+}
+
+export function unreadResult(roomId: string, messages: WireMessage[]): Result<UnreadData> {
   return {
     text: messages.length === 0 ? 'No unread messages' : `${messages.length} unread message(s)`,
     roomId,

@@ -1,11 +1,12 @@
 // The room service: the one door to room data. Every room rule lives behind it; protocol plugins only translate.
 import { RoomFeed } from '../feed/room-feed.ts'
-import type { RoomRecord, RoomType } from '../store.ts'
+import type { RoomRecord, RoomType, Surface } from '../store.ts'
 import { RoomContext, type Authed, type RoomServiceOptions } from './context.ts'
 import { gitAccess, type GitAccess } from './git-access.ts'
 import { Membership } from './membership.ts'
 import { Messaging } from './messaging.ts'
 import { landing, roomView } from './page.ts'
+import { acknowledge, status } from './receipts.ts'
 import { Rooms } from './rooms.ts'
 import { search, searchPublic, type SearchParams } from './search.ts'
 import { WaitTasks, type WaitTask } from './wait-tasks.ts'
@@ -67,7 +68,7 @@ export class RoomService {
   kick(p: { agentToken: string; targetAgent: string }) {
     return this.#membership.kick(p)
   }
-  send(p: { agentToken: string; text: string; to?: string; replyTo?: string }, signal?: AbortSignal) {
+  send(p: { agentToken: string; text: string; to?: string; replyTo?: string; ackRequired?: boolean }, signal?: AbortSignal) {
     return this.#messaging.send(p, signal)
   }
   history(p: { agentToken: string; roomId: string; limit?: number; offset?: number }) {
@@ -84,6 +85,12 @@ export class RoomService {
   }
   wait(p: { agentToken: string; timeout?: number; mentionsOnly?: boolean }, signal?: AbortSignal) {
     return this.#waits.wait(p, signal)
+  }
+  ack(p: { agentToken: string; messageIds: string[]; roomId?: string }) {
+    return acknowledge(this.#ctx, p)
+  }
+  status(p: { agentToken: string; messageId: string; roomId?: string }) {
+    return status(this.#ctx, this.#ctx.deliveries, p)
   }
 
   // ---- wait tasks: message.wait outliving its request (MCP Tasks) ----
@@ -114,6 +121,7 @@ export class RoomService {
   /** Stops the background work and waits for what is under way. */
   async close(): Promise<void> {
     await this.#waitTasks.close()
+    await this.#ctx.deliveries.flush()
   }
 
   // ---- for the protocol surfaces ----
@@ -144,8 +152,13 @@ export class RoomService {
   }
 
   /** Unread messages for an agent (see Messaging.drainUnread): MCP piggy-backs them on tool results. */
-  drainUnread(agent: { id: string; roomId: string }, upTo?: number, move = true, signal?: AbortSignal) {
-    return this.#messaging.drainUnread(agent, upTo, move, signal)
+  drainUnread(agent: { id: string; roomId: string }, upTo?: number, move = true, signal?: AbortSignal, via: Surface = 'unread') {
+    return this.#messaging.drainUnread(agent, upTo, move, signal, { via })
+  }
+
+  /** A surface (a stream) delivered the room up to `seq` to the agent: its delivery cursor there moves (receipts). */
+  delivered(agentId: string, surface: Surface, seq: number): void {
+    this.#ctx.deliveries.note(agentId, surface, seq)
   }
 
   /** Posts a room-bot notice (git pushes and the like). */

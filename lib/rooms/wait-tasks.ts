@@ -254,7 +254,8 @@ export class WaitTasks {
       const { messages, upTo } = await this.#peek(task)
       if (messages.length === 0 && task.deadline > clock()) return
       const read = messages.length > 0 ? { agentId: task.agentId, from: messages[0].seq, upTo: upTo ?? messages.at(-1)!.seq } : null
-      const out = await store.completeWaitTask(task.id, unreadResult(task.roomId, messages), read, clock())
+      const reply = await this.messaging.unreadReply({ id: task.agentId }, task.roomId, messages)
+      const out = await store.completeWaitTask(task.id, reply, read, clock())
       if (out === 'lost') return
       if (out === 'stale') continue
       if (out === 'gone') return this.#settle(task, false)
@@ -268,10 +269,11 @@ export class WaitTasks {
    */
   async #peek(task: WaitTaskRecord): Promise<{ messages: WireMessage[]; upTo?: number }> {
     const agent = { id: task.agentId, roomId: task.roomId }
-    if (!task.mentionsOnly) return { messages: await this.messaging.drainUnread(agent, undefined, false) }
+    // the completion marks the delivery (surface wait) in its transaction
+    if (!task.mentionsOnly) return { messages: await this.messaging.drainUnread(agent, undefined, false, undefined, { via: null }) }
     const upTo = (await this.ctx.store.lastSeqs([task.roomId])).get(task.roomId) ?? 0
     const after = this.#scanned.get(task.id)?.seq
-    const messages = await this.messaging.drainUnread(agent, upTo, false, undefined, { mentionsOnly: true, after })
+    const messages = await this.messaging.drainUnread(agent, upTo, false, undefined, { mentionsOnly: true, after, via: null })
     if (messages.length === 0) this.#scanned.set(task.id, { roomId: task.roomId, seq: upTo })
     return { messages, upTo }
   }

@@ -31,10 +31,10 @@ export class Waits {
       if (signal?.aborted) return unreadResult(room.id, [])
       // Listen before reading, so an event committed in between is not missed.
       const woke = this.nextEvent(room.id, deadline - Date.now(), signal)
-      const messages = await this.messaging.drainUnread(agent, undefined, true, signal, { mentionsOnly: p.mentionsOnly })
+      const messages = await this.messaging.drainUnread(agent, undefined, true, signal, { mentionsOnly: p.mentionsOnly, via: 'wait' })
       if (messages.length > 0 || Date.now() >= deadline || signal?.aborted) {
         woke.cancel()
-        return unreadResult(room.id, messages)
+        return this.messaging.unreadReply(agent, room.id, messages)
       }
       // Nothing to read is also what a removed agent sees: tell it apart before sleeping.
       if (!(await this.ctx.store.existingAgents([agent.id])).has(agent.id)) {

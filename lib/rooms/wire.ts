@@ -16,6 +16,8 @@ export interface WireMessage {
   threadId: string
   /** Agents it @mentions (possibly none). */
   mentions: string[]
+  /** The sender asks its recipients to acknowledge it (present only then). */
+  ackRequired?: true
 }
 
 /** The thread a message starts or belongs to. */
@@ -33,5 +35,6 @@ export function toWire(m: MessageRecord): WireMessage {
     replyTo: m.replyTo,
     threadId: threadOf(m),
     mentions: m.mentions,
+    ...(m.ackRequired ? { ackRequired: true as const } : {}),
   }
 }

@@ -63,7 +63,7 @@ export async function unreadFor(
 ): Promise<WireMessage[]> {
   if (Array.isArray(outcome.data.missedMessages)) return outcome.data.missedMessages as WireMessage[]
   if (agent === null || drainsItself(tool)) return []
-  return service.drainUnread(agent, undefined, true, signal)
+  return service.drainUnread(agent, undefined, true, signal, 'mcp')
 }
 
 /** A tool result: the action's text and data, then the "New messages:" block. */
@@ -82,7 +82,12 @@ export async function callTool(
   ctx: ServerContext,
 ): Promise<CallToolResult> {
   // Room events buffered for a session without a GET stream ride this response, ahead of the result.
-  for (const n of session.takeBuffered()) await ctx.mcpReq.notify(n)
+  let buffered = 0
+  for (const n of session.takeBuffered()) {
+    await ctx.mcpReq.notify(n)
+    buffered = Math.max(buffered, (n.params.data as { seq: number }).seq)
+  }
+  if (buffered > 0 && session.state.agentId) host.service.delivered(session.state.agentId, 'mcp', buffered)
 
   const { def } = tool
   const raw: Record<string, unknown> = { ...args }

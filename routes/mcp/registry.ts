@@ -197,7 +197,9 @@ export class SessionRegistry implements McpHost {
       agentId,
       skipOwn: true,
       format: roomNotification,
-      deliver: (n) => session.deliver(n),
+      deliver: (n, seq) => {
+        if (session.deliver(n) && agentId) this.opts.service.delivered(agentId, 'mcp', seq)
+      },
       // Kicked or left: none left waiting for the next tool result either.
       cut: () => void session.takeBuffered(),
     }))

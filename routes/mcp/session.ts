@@ -23,6 +23,7 @@ export function roomNotification(m: MessageRecord): RoomNotification {
     replyTo: m.replyTo,
     threadId: threadOf(m),
     mentions: m.mentions,
+    ...(m.ackRequired ? { ackRequired: true } : {}),
   }
   return { method: 'notifications/message', params: { level: 'info', logger: `room/${m.roomId}`, data } }
 }
@@ -81,15 +82,16 @@ export class McpSession {
     return run
   }
 
-  /** Hands a notification to the GET stream's log, or keeps it for the next tool result. */
-  deliver(n: RoomNotification): void {
-    if (this.closed || !this.wants(n.params.level)) return
+  /** Hands a notification to the GET stream's log (true), or keeps it for the next tool result. */
+  deliver(n: RoomNotification): boolean {
+    if (this.closed || !this.wants(n.params.level)) return false
     if (this.state.usesStream) {
       void this.exclusive(() => this.server.notification(n)).catch(() => {})
-      return
+      return true
     }
     this.buffer.push(n)
     if (this.buffer.length > MAX_BUFFERED) this.buffer.shift()
+    return false
   }
 
   takeBuffered(): RoomNotification[] {

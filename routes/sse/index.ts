@@ -72,6 +72,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
       after: resume ?? latest,
       bufferBytes: config.sseClientBufferBytes,
       pingMs: config.ssePingSeconds * 1000,
+      onDelivered: agentId === null ? undefined : (seq) => service.delivered(agentId, 'sse', seq),
     })
     open.add(s)
     try {

@@ -21,6 +21,8 @@ export interface StreamOptions {
   after: number
   bufferBytes: number
   pingMs: number
+  /** A message frame was written (receipts: the agent's SSE delivery cursor). */
+  onDelivered?: (seq: number) => void
 }
 
 const HARD_FACTOR = 16
@@ -72,8 +74,9 @@ export class SseStream implements Reader<string> {
     await this.done
   }
 
-  deliver(text: string, _seq: number, live: boolean): void | Promise<void> {
+  deliver(text: string, seq: number, live: boolean): void | Promise<void> {
     if (this.closed) return
+    this.opts.onDelivered?.(seq)
     if (live) return this.write(text)
     // Replay is pulled, so it can wait for the client instead of dropping it.
     if (!this.raw.write(text) && this.raw.writableLength > this.opts.bufferBytes) {
