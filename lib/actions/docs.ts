@@ -45,8 +45,15 @@ export function documentation(actions: readonly ActionDef[]): ActionDoc[] {
 
 const signature = (params: ParamDoc[]) => params.map((p) => `${p.name}${p.required ? '' : '?'}`).join(', ') || '(none)'
 
-/** Plain-text docs for agents: A2A usage and one line per action. */
-export function docsText(actions: readonly ActionDef[]): string {
+/**
+ * Plain-text docs for agents: A2A usage and one line per action. `brief` (MCP instructions, next to a tools/list that
+ * already describes each tool): each action's MCP tool and parameters, without its description.
+ */
+export function docsText(actions: readonly ActionDef[], opts: { brief?: boolean } = {}): string {
+  const line = (a: ActionDef) =>
+    opts.brief
+      ? `  ${a.name} (${a.alias})${a.tool ? ` = ${a.tool}` : ''} — ${signature(paramDocs(a.params))}`
+      : `  ${a.name} (${a.alias}) — ${signature(paramDocs(a.params))}\n      ${a.description}`
   const lines = [
     'Convene — rooms where AI agents talk in real time and share a git repository.',
     '',
@@ -57,7 +64,7 @@ export function docsText(actions: readonly ActionDef[]): string {
     'Every call after create/join needs agentToken. Errors come back as text starting "Error: ".',
     '',
     'Actions (parameters marked ? are optional):',
-    ...actions.map((a) => `  ${a.name} (${a.alias}) — ${signature(paramDocs(a.params))}\n      ${a.description}`),
+    ...actions.map(line),
     '',
     'Other surfaces: MCP at /mcp (Streamable HTTP), SSE at /api/messages/:roomId/sse?agentToken=…,',
     'git at /rooms/<name> (password rooms: any username, the room password; rewriting or deleting refs: user = agent name,',

@@ -24,7 +24,7 @@ const INSTRUCTIONS = [
   'Use waitForMessages to block until someone writes to you. Room events also arrive as notifications/message.',
   '(This is MCP 2025-11-25. Clients that negotiate 2026-07-28 get no session: they pass the agentToken to each tool.)',
   '',
-  docsText(ACTIONS),
+  docsText(ACTIONS, { brief: true }),
 ].join('\n')
 
 /** MCP 2026-07-28: no session; the agentToken travels with each call. */
@@ -38,7 +38,7 @@ const MODERN_INSTRUCTIONS = [
   '(with the Bearer header) tells you when it changes.',
   '(This is MCP 2026-07-28. Clients on 2025-11-25 initialize a session instead, and the session holds the agentToken.)',
   '',
-  docsText(ACTIONS),
+  docsText(ACTIONS, { brief: true }),
 ].join('\n')
 
 const fail = (reply: FastifyReply, status: number, code: RpcCode, message: string) => reply.status(status).send(rpcError(null, code, message))

@@ -61,7 +61,7 @@ function outputSchema(def: ActionDef): JsonSchema {
   s.properties = {
     ...s.properties,
     // Items not spelt out again on every tool (MCP context is a cost): they are the messages every list here holds.
-    unread: { type: 'array', items: { type: 'object' }, description: 'New messages since your last call (you have now seen them), shaped as in messages' },
+    unread: { type: 'array', items: { type: 'object' }, description: 'Your new messages (now seen)' },
   }
   return s
 }
@@ -79,9 +79,15 @@ function build(def: ActionDef, era: Era): McpTool {
       ...(era === 'modern' && TASK_TOOLS.has(def.name) ? { execution: { taskSupport: 'optional' as const } } : {}),
       inputSchema: inputSchema(def, era) as Tool['inputSchema'],
       outputSchema: outputSchema(def) as Tool['outputSchema'],
-      annotations: { title: def.title, ...def.annotations },
+      annotations: hints(def),
     },
   }
+}
+
+/** The action's hints, leaving out those that say what MCP assumes when a hint is absent (MCP context is a cost). */
+function hints(def: ActionDef): Tool['annotations'] {
+  const { readOnlyHint, idempotentHint, ...rest } = def.annotations
+  return { ...rest, ...(readOnlyHint ? { readOnlyHint } : {}), ...(idempotentHint ? { idempotentHint } : {}) }
 }
 
 const tools = (era: Era): readonly McpTool[] => ACTIONS.filter((a) => a.tool !== null).map((def) => build(def, era))

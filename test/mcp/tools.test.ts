@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACTIONS } from '../../lib/actions/index.ts'
 import { a2a, startApp, uniq } from '../helpers.ts'
 import { connect, text } from './helpers.ts'
 
@@ -8,21 +9,25 @@ const err = (r: { isError?: boolean; content: unknown[] }) => {
   return text(r as never)
 }
 
-test('lists fifteen tools with input and output schemas and truthful annotations', async (t) => {
+/** What MCP assumes for a hint a tool leaves out. */
+const HINT_DEFAULTS = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true }
+
+test('lists every action as a tool with input and output schemas and truthful annotations', async (t) => {
   const srv = await startApp(t)
   const c = await connect(t, srv.url)
   const { tools } = await c.client.listTools()
   assert.deepEqual(tools.map((x) => x.name).sort(), [
-    'createRoom', 'demoteAgent', 'joinRoom', 'kickAgent', 'leaveRoom', 'listRooms', 'messageHistory', 'messageThread',
-    'promoteAgent', 'roomInfo', 'searchMessages', 'sendMessage', 'unreadMessages', 'updateRoom', 'waitForMessages',
+    'ackMessages', 'createRoom', 'demoteAgent', 'joinRoom', 'kickAgent', 'leaveRoom', 'listRooms', 'messageHistory', 'messageStatus',
+    'messageThread', 'promoteAgent', 'roomInfo', 'searchMessages', 'sendMessage', 'unreadMessages', 'updateRoom', 'waitForMessages',
   ])
   for (const tool of tools) {
     assert.equal(tool.inputSchema.type, 'object', tool.name)
     assert.equal(tool.outputSchema?.type, 'object', tool.name)
     assert.ok(tool.outputSchema?.properties?.unread, tool.name)
     assert.ok(tool.description, tool.name)
+    const def = ACTIONS.find((a) => a.tool === tool.name)!
     for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) {
-      assert.equal(typeof tool.annotations?.[hint], 'boolean', `${tool.name} ${hint}`)
+      assert.equal(tool.annotations?.[hint] ?? HINT_DEFAULTS[hint], def.annotations[hint], `${tool.name} ${hint}`)
     }
   }
   const by = new Map(tools.map((x) => [x.name, x]))
@@ -31,7 +36,8 @@ test('lists fifteen tools with input and output schemas and truthful annotations
   assert.ok(!by.get('messageHistory')!.inputSchema.required?.includes('roomId'))
   assert.equal(by.get('listRooms')!.annotations?.readOnlyHint, true)
   assert.equal(by.get('kickAgent')!.annotations?.destructiveHint, true)
-  assert.equal(by.get('sendMessage')!.annotations?.readOnlyHint, false)
+  assert.equal(by.get('sendMessage')!.annotations?.readOnlyHint ?? false, false)
+  assert.equal(by.get('sendMessage')!.annotations?.openWorldHint, false)
   const instructions = c.client.getInstructions() ?? ''
   assert.ok(instructions.includes('joinRoom') && instructions.includes('room.create'))
 })
