@@ -54,6 +54,13 @@ test('the README search example continues the walkthrough verbatim', async (t) =
   assert.equal(out, [...WALKTHROUGH_OUT, 'alice: «Psst», Bob.', 'alice: «Hello», room!'].join('\n'))
 })
 
+test('the README receipts example continues the walkthrough verbatim', async (t) => {
+  const script = /### Delivery receipts\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(README)?.[1]
+  assert.ok(WALKTHROUGH && script, 'both blocks present')
+  const out = await run(t, WALKTHROUGH + script)
+  assert.equal(out, [...WALKTHROUGH_OUT, '1 awaiting ack', 'Acknowledged 1 message(s)', 'bob: acknowledged (via unread)'].join('\n'))
+})
+
 test('the README action table lists every action with its MCP tool', () => {
   const rows = README.split('\n').filter((l) => l.startsWith('| `'))
   for (const a of ACTIONS.filter((x) => x.tool !== null)) {
