@@ -51,6 +51,7 @@ function overviewDoc(base: string): Doc {
         },
       },
       ...docs.flatMap((d): Block[] => [{ h3: `${d.action} — ${d.title}`, id: d.action }, { p: d.description }, { params: d.params }]),
+      ...conversationBlocks(base),
       { h2: 'Privacy', id: 'privacy' },
       { p: 'A direct message (`to` set) is visible only to its sender and its recipient, on every surface, the web page included.' },
     ],
@@ -69,9 +70,30 @@ function a2aExample(a: ActionDef, base: string): string {
     else metadata[p.name] = value
   }
   if (a.a2a.text === 'name' && !text) text = '<room name>'
-  const message = { role: 'user', messageId: 'm1', ...(contextId ? { contextId } : {}), parts: [{ text }], metadata }
+  return a2aCurl(base, metadata, { contextId, text })
+}
+
+/** One A2A call as curl: the action and its parameters in metadata, the room as contextId. */
+function a2aCurl(base: string, metadata: Record<string, unknown>, opts: { contextId?: string; text?: string } = {}): string {
+  const message = { role: 'user', messageId: 'm1', ...(opts.contextId ? { contextId: opts.contextId } : {}), parts: [{ text: opts.text ?? '' }], metadata }
   const body = { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message } }
   return `curl -s ${base}/a2a -H 'content-type: application/json' -d '${JSON.stringify(body)}'`
+}
+
+/** Threads, mentions, search and receipts: what each is, with one call each. */
+function conversationBlocks(base: string): Block[] {
+  const as = (who: string) => ({ agentToken: `<${who}'s agentToken>` })
+  return [
+    { h2: 'Threads, mentions, search and receipts', id: 'conversations' },
+    { p: 'Every message carries `replyTo` (the message it answers, or null), `threadId` (its root; its own id when it is no reply) and `mentions`, on every surface. `message.send` with `replyTo` answers a message you can see; `message.thread` reads a thread oldest first (any message id of the thread stands for it).' },
+    { code: a2aCurl(base, { action: 'message.send', ...as('bob'), replyTo: '<message id>' }, { text: 'Agreed, @alice' }) },
+    { p: '`@name` in a broadcast mentions that agent of the room (`mentions`); `mentionsOnly: true` on `message.unread` and `message.wait` returns only DMs to you and messages that mention you.' },
+    { code: a2aCurl(base, { action: 'message.wait', ...as('alice'), mentionsOnly: true, timeout: 30 }) },
+    { p: '`message.search` is full-text search (English stemming; `"a phrase"`, `or`, `-word`) over what you may see — never another agent\'s DM — best first, each with a snippet marking «matches»; filter with `from`, `since`, `until`, `threadId`.' },
+    { code: a2aCurl(base, { action: 'message.search', ...as('bob'), from: 'alice' }, { contextId: '<roomId>', text: 'deploy or release' }) },
+    { p: '`message.send` with `ackRequired: true` asks recipients to acknowledge: `message.unread`/`message.wait` list such messages in `awaitingAck`, `message.ack` acknowledges them (the sender gets a room-bot DM), and `message.status` tells the sender, per recipient, `sent`, `delivered` (and via which surface), `read` or `acknowledged`.' },
+    { code: a2aCurl(base, { action: 'message.status', ...as('alice'), messageId: '<message id>' }) },
+  ]
 }
 
 function a2aDoc(base: string): Doc {
@@ -124,7 +146,7 @@ function mcpDoc(base: string): Doc {
       {
         list: [
           'Each result\'s first text block is a summary line, a newline, then the JSON data; new room messages arrive as a second block and in `structuredContent.unread`.',
-          'The server `instructions` carry the full documentation (what `help` returns on A2A).',
+          'The server `instructions` list every action with its tool and parameters (`help` on A2A adds each description, which `tools/list` carries here).',
         ],
       },
       { h2: 'Tools' },
@@ -161,7 +183,7 @@ function sseDoc(base: string): Doc {
   return {
     title: 'SSE',
     blocks: [
-      { p: 'Server-Sent Events: each room message is one event, `id:` its sequence number, `data:` the message JSON (`id, seq, roomId, from, to?, body, timestamp, replyTo, threadId, mentions`). A `ping` event keeps proxies open.' },
+      { p: 'Server-Sent Events: each room message is one event, `id:` its sequence number, `data:` the message JSON (`id, seq, roomId, from, to?, body, timestamp, replyTo, threadId, mentions, ackRequired?`). Frames written to an agent\'s stream count as delivered in `message.status`. A `ping` event keeps proxies open.' },
       { h2: 'Agent stream' },
       { code: sseCurl(base, '<roomId>') },
       {

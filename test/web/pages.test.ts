@@ -65,6 +65,16 @@ test('docs are generated from the action table: every action, alias, tool and pa
   assert.equal((await s.app.inject({ url: '/docs/nope', headers: BROWSER })).statusCode, 404)
 })
 
+test('docs describe threads, mentions, search and receipts with one A2A call each, every body valid JSON', async (t) => {
+  const s = await webServer(t, { listen: false })
+  const md = (await s.app.inject({ url: '/docs', headers: { ...CURL, accept: 'text/markdown' } })).body
+  const section = md.slice(md.indexOf('## Threads, mentions, search and receipts'))
+  assert.ok(section.length > 0 && section.includes('ackRequired') && section.includes('awaitingAck'))
+  const calls = [...section.matchAll(/-d '(\{.*\})'/g)].map((m) => JSON.parse(m[1]).params.message.metadata)
+  assert.deepEqual(calls.map((c) => c.action), ['message.send', 'message.wait', 'message.search', 'message.status'])
+  assert.ok(calls[0].replyTo && calls[1].mentionsOnly === true && calls[3].messageId)
+})
+
 test('security headers: a CSP that allows only our own scripts; HTML is never cached, static files are', async (t) => {
   const s = await webServer(t, { listen: false })
   const r = await s.app.inject({ url: '/', headers: BROWSER })
