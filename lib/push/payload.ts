@@ -24,6 +24,7 @@ export function pushPayload(m: MessageRecord): string {
           replyTo: m.replyTo,
           threadId: threadOf(m),
           mentions: m.mentions,
+          ...(m.ackRequired ? { ackRequired: true } : {}),
         },
       },
     }),

@@ -160,6 +160,8 @@ test('A2A push (2xx) and MCP notifications are delivery surfaces; MCP agents ack
   const sent = await sender.call('sendMessage', { text: 'all hands: ack please', ackRequired: true })
   const id = sent.json.id
   await rx.until(() => rx.delivered.some((b) => b.params.message.parts[0].text === 'all hands: ack please'), 10_000)
+  const pushed = rx.delivered.find((b) => b.params.message.parts[0].text === 'all hands: ack please')
+  assert.equal(pushed.params.message.metadata.ackRequired, true)
   await erin.nextNote((n) => n.data.id === id)
   assert.equal(erin.notes.find((n) => n.data.id === id)!.data.ackRequired, true)
 
