@@ -171,6 +171,9 @@ test('A2A push (2xx) and MCP notifications are delivery surfaces; MCP agents ack
   assert.deepEqual(by.erin, ['delivered', 'mcp'])
   assert.deepEqual([by.alice, by.bob, by.carol], [['sent', undefined], ['sent', undefined], ['sent', undefined]])
 
+  // erin's next result carries it too, asking for the ack in its line of the "New messages:" block
+  const piggy = await erin.call('roomInfo')
+  assert.match(JSON.stringify(piggy.content), new RegExp(`frank \\(asks for ackMessages, id ${id}\\): all hands: ack please`))
   const acked = await erin.call('ackMessages', { messageIds: [id] })
   assert.deepEqual(acked.json.acknowledged, [id])
   const later = await sender.call('messageStatus', { messageId: id })
