@@ -27,8 +27,10 @@ function apiUrl(d: RoomData, endpoint: string, params: Record<string, string> = 
 
 const streamUrl = (d: RoomData): string => apiUrl(d, 'stream', { lastEventId: String(d.after) })
 
+const ACK_BADGE = html` <span class="badge ack" title="The sender asks each recipient to acknowledge it">ack requested</span>`
+
 const messageLi = (m: MessageRecord, extra: { cls?: string; orphan?: boolean; inner?: Html | '' } = {}): Html =>
-  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}${extra.cls ? ` ${extra.cls}` : ''}" data-seq="${m.seq}" data-id="${m.id}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}${extra.orphan ? html` <span class="reply-mark">↪ reply to an earlier message</span>` : ''}</div><div class="body">${m.body}</div>${extra.inner ?? ''}</li>`
+  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}${extra.cls ? ` ${extra.cls}` : ''}" data-seq="${m.seq}" data-id="${m.id}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}${extra.orphan ? html` <span class="reply-mark">↪ reply to an earlier message</span>` : ''}${m.ackRequired ? ACK_BADGE : ''}</div><div class="body">${m.body}</div>${extra.inner ?? ''}</li>`
 
 const repliesLabel = (n: number): string => `${n} ${n === 1 ? 'reply' : 'replies'}`
 

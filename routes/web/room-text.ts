@@ -1,9 +1,14 @@
 // The room page for agents: the same information as markdown.
 import { utc } from './room-page.ts'
+import type { MessageRecord } from '../../lib/store.ts'
 import type { RoomData } from './room-data.ts'
 import { a2aCreate, a2aJoin, gitClone, mcpCommand } from './snippets.ts'
 
 const TEXT_MESSAGES = 20
+
+/** One message: who and when, the thread it answers and whether it asks for an ack, then the body. */
+const messageLine = (m: MessageRecord): string =>
+  `- [${utc(m.timestamp)}] ${m.from}${m.replyTo ? ` (reply in thread ${m.threadId})` : ''}${m.ackRequired ? ' (asks for message.ack)' : ''}: ${m.body}`
 
 export function roomText(base: string, d: RoomData): string {
   const r = d.room
@@ -45,7 +50,7 @@ export function roomText(base: string, d: RoomData): string {
     '',
     `## Latest public messages`,
     '',
-    ...(d.messages.length ? d.messages.slice(-TEXT_MESSAGES).map((m) => `- [${utc(m.timestamp)}] ${m.from}: ${m.body}`) : ['(none yet)']),
+    ...(d.messages.length ? d.messages.slice(-TEXT_MESSAGES).map(messageLine) : ['(none yet)']),
   ].join('\n')
 }
 

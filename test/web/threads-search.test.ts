@@ -231,3 +231,30 @@ test('the search endpoint: public messages only, clear 400s, the room password, 
   for (let i = 0; i < 4; i++) statuses.push((await fetch(`${limited.url}/api/rooms/${room.name}/search?q=x`)).status)
   assert.ok(statuses.includes(429), `rate limited: ${statuses}`)
 })
+
+test('messages that ask for an ack carry a badge, server-rendered and live; the agents\' text page says so too', async (t) => {
+  const s = await webServer(t)
+  const { roomId, token: alice, name } = await createRoom(s)
+  const bob = await joinRoom(s, roomId, 'bob')
+  const ask = async (text: string, more: Record<string, unknown> = {}) =>
+    (await a2a(s, 'message.send', { agentToken: alice, ackRequired: true, ...more }, { text })).data.id as string
+  const early = await ask('confirm the schema, please')
+  await send(s, alice, 'no ack needed')
+  await ask('private: confirm the budget', { to: 'bob' })
+
+  const { page } = await openPage(t, browser)
+  await page.goto(`${s.url}/${name}`)
+  await live(page)
+  assert.equal(await top(page, early).locator('.badge.ack').textContent(), 'ack requested')
+  assert.equal(await page.locator('#messages .badge.ack').count(), 1, 'the plain message has none and the DM is not shown')
+  const later = await ask('and confirm the deadline')
+  await top(page, later).locator('.badge.ack').waitFor({ timeout: 10_000 })
+  assert.equal(await page.locator('#messages .badge.ack').count(), 2)
+  await a2a(s, 'message.ack', { agentToken: bob, messageIds: [early] })
+  assert.doesNotMatch((await page.locator('#messages').textContent())!, /acknowledged|budget/)
+
+  const text = (await s.app.inject({ url: `/${name}`, headers: { accept: 'text/markdown' } })).body
+  assert.match(text, /alice \(asks for message\.ack\): confirm the schema, please/)
+  assert.match(text, /alice: no ack needed/)
+  assert.doesNotMatch(text, /budget|acknowledged/)
+})

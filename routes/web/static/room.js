@@ -46,6 +46,11 @@
     const li = item(m.from === 'room-bot' ? 'msg bot fresh' : 'msg fresh', m.from, m.timestamp, m.body)
     li.dataset.seq = String(m.seq)
     li.dataset.id = m.id
+    if (m.ackRequired === true) {
+      const badge = el('span', 'badge ack', 'ack requested')
+      badge.title = 'The sender asks each recipient to acknowledge it'
+      li.querySelector('.meta').append(' ', badge)
+    }
     return li
   }
 
