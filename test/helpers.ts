@@ -164,3 +164,11 @@ export async function joinRoom(target: TestServer, roomId: string, agentName: st
   if (r.text.startsWith('Error')) throw new Error(r.text)
   return r.data.agentToken as string
 }
+
+/** alice creates a room; bob and carol join it. Their agentTokens, and the room's id and name. */
+export async function aliceBobCarol(target: TestServer) {
+  const { roomId, token: alice, name } = await createRoom(target)
+  const bob = await joinRoom(target, roomId, 'bob')
+  const carol = await joinRoom(target, roomId, 'carol')
+  return { roomId, name, alice, bob, carol }
+}

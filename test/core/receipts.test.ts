@@ -1,7 +1,7 @@
 // Delivery receipts: ackRequired, message.ack, message.status, awaitingAck, and each surface's delivery cursor.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { a2a, createRoom, joinRoom, startApp, type TestServer } from '../helpers.ts'
+import { a2a, aliceBobCarol, createRoom, joinRoom, startApp, type TestServer } from '../helpers.ts'
 import { connect } from '../mcp/helpers.ts'
 import { Receiver } from '../realtime/receiver.ts'
 import { SseClient } from '../realtime/sse-client.ts'
@@ -16,16 +16,9 @@ const states = async (srv: TestServer, agentToken: string, messageId: string) =>
 const sse = (srv: TestServer, roomId: string, token: string) =>
   SseClient.open(`${srv.url}/api/messages/${roomId}/sse?agentToken=${encodeURIComponent(token)}`, { 'last-event-id': '0' })
 
-async function room(srv: TestServer) {
-  const { roomId, name, token: alice } = await createRoom(srv)
-  const bob = await joinRoom(srv, roomId, 'bob')
-  const carol = await joinRoom(srv, roomId, 'carol')
-  return { roomId, name, alice, bob, carol }
-}
-
 test('A2A: a broadcast with ackRequired moves per recipient from sent to delivered, read and acknowledged; the ack reaches the sender', async (t) => {
   const srv = await startApp(t)
-  const { roomId, alice, bob, carol } = await room(srv)
+  const { roomId, alice, bob, carol } = await aliceBobCarol(srv)
   const aliceFeed = await sse(srv, roomId, alice)
   t.after(() => aliceFeed.close())
   const sent = await send(srv, alice, 'please confirm the plan', { ackRequired: true })
@@ -90,7 +83,7 @@ test('A2A: a broadcast with ackRequired moves per recipient from sent to deliver
 
 test('A2A: a DM with ackRequired has one recipient; wait marks it awaiting and counts as its surface; others cannot see or ack it', async (t) => {
   const srv = await startApp(t)
-  const { roomId, alice, bob, carol } = await room(srv)
+  const { roomId, alice, bob, carol } = await aliceBobCarol(srv)
   await a2a(srv, 'message.unread', { agentToken: bob })
   const waiting = a2a(srv, 'message.wait', { agentToken: bob, timeout: 20 })
   const id = (await send(srv, alice, 'sign off on the release?', { to: 'bob', ackRequired: true })).data.id
@@ -114,7 +107,7 @@ test('A2A: a DM with ackRequired has one recipient; wait marks it awaiting and c
 
 test('bad acks and status requests: a clear error each, and nothing stored', async (t) => {
   const srv = await startApp(t)
-  const { roomId, alice, bob } = await room(srv)
+  const { roomId, alice, bob } = await aliceBobCarol(srv)
   const early = (await send(srv, alice, 'before erin', { ackRequired: true })).data.id
   const asked = (await send(srv, alice, 'ack me', { ackRequired: true })).data.id
   const plain = (await send(srv, alice, 'just saying')).data.id
@@ -150,7 +143,7 @@ test('bad acks and status requests: a clear error each, and nothing stored', asy
 test('A2A push (2xx) and MCP notifications are delivery surfaces; MCP agents ack with ackMessages and ask messageStatus', async (t) => {
   const rx = await Receiver.start(t)
   const srv = await startApp(t, { pushRetryBaseMs: 20, pushRetryMaxMs: 200 })
-  const { roomId, name, alice } = await room(srv)
+  const { roomId, name, alice } = await aliceBobCarol(srv)
   await joinRoom(srv, roomId, 'dave', { agentEndpoint: rx.url })
   const erin = await connect(t, srv.url)
   await erin.call('joinRoom', { roomId: name, agentName: 'erin' })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { mentionCandidates } from '../../lib/rooms/mentions.ts'
 import type { WaitTask } from '../../lib/rooms/service.ts'
-import { a2a, createRoom, joinRoom, startApp, uniq, type TestServer } from '../helpers.ts'
+import { a2a, aliceBobCarol, createRoom, joinRoom, startApp, uniq, type TestServer } from '../helpers.ts'
 import { aliceAndBob, connect, text } from '../mcp/helpers.ts'
 import { Receiver } from '../realtime/receiver.ts'
 import { SseClient } from '../realtime/sse-client.ts'
@@ -16,17 +16,9 @@ const history = (srv: TestServer, agentToken: string, roomId: string) => a2a(srv
 const bodies = (r: { data: any }) => r.data.messages.map((m: any) => m.body)
 const pick = (m: any) => ({ body: m.body, replyTo: m.replyTo, threadId: m.threadId, mentions: m.mentions })
 
-/** alice, bob and carol in one room. */
-async function room(srv: TestServer) {
-  const { roomId, token: alice, name } = await createRoom(srv)
-  const bob = await joinRoom(srv, roomId, 'bob')
-  const carol = await joinRoom(srv, roomId, 'carol')
-  return { roomId, name, alice, bob, carol }
-}
-
 test('A2A: replies thread under their root; every message names its thread on history, unread and message.thread', async (t) => {
   const srv = await startApp(t)
-  const { roomId, alice, bob, carol } = await room(srv)
+  const { roomId, alice, bob, carol } = await aliceBobCarol(srv)
   await a2a(srv, 'message.unread', { agentToken: carol })
   const root = (await send(srv, alice, 'shall we ship?')).data.id
   const r1 = await send(srv, bob, 'yes @alice', { replyTo: root })
@@ -59,7 +51,7 @@ test('A2A: replies thread under their root; every message names its thread on hi
 
 test('message.thread pages oldest first: limit (default 50, max 200) after offset, with the total', async (t) => {
   const srv = await startApp(t)
-  const { alice, bob } = await room(srv)
+  const { alice, bob } = await aliceBobCarol(srv)
   const root = (await send(srv, alice, 'root')).data.id
   for (let i = 1; i <= 5; i++) await send(srv, i % 2 ? bob : alice, `r${i}`, { replyTo: root })
   const page = async (limit?: number, offset?: number) => {
@@ -81,7 +73,7 @@ test('message.thread pages oldest first: limit (default 50, max 200) after offse
 test('privacy: a DM reply in a thread reaches only its two agents, on every surface', async (t) => {
   const rx = await Receiver.start(t)
   const srv = await startApp(t, { pushRetryBaseMs: 20, pushRetryMaxMs: 200 })
-  const { roomId, name, alice, bob } = await room(srv)
+  const { roomId, name, alice, bob } = await aliceBobCarol(srv)
   const dave = await joinRoom(srv, roomId, 'dave', { agentEndpoint: rx.url })
   const sse = await SseClient.open(`${srv.url}/api/messages/${roomId}/sse?agentToken=${encodeURIComponent(dave)}`)
   t.after(() => sse.close())
@@ -124,7 +116,7 @@ test('privacy: a DM reply in a thread reaches only its two agents, on every surf
 
 test('bad replyTo (another room, a DM of others, unknown, not an id): one error that tells nothing, and nothing stored', async (t) => {
   const srv = await startApp(t)
-  const { roomId, alice, bob, carol } = await room(srv)
+  const { roomId, alice, bob, carol } = await aliceBobCarol(srv)
   const elsewhere = await createRoom(srv)
   const foreign = (await send(srv, elsewhere.token, 'other room')).data.id
   const dm = (await send(srv, alice, 'for bob only', { to: 'bob' })).data.id
@@ -178,7 +170,7 @@ test('MCP: reply and read a thread with the SDK client; notifications carry id, 
 
 test('mentions: @name of an agent in the room, parsed from broadcasts only, deduplicated, in order', async (t) => {
   const srv = await startApp(t)
-  const { roomId, alice, bob } = await room(srv)
+  const { roomId, alice, bob } = await aliceBobCarol(srv)
   await joinRoom(srv, roomId, 'Claude Code')
   const m = async (text: string, more: Record<string, unknown> = {}) => {
     const { id } = (await send(srv, alice, text, more)).data
@@ -204,7 +196,7 @@ test('mentions: @name of an agent in the room, parsed from broadcasts only, dedu
 
 test('mentionsOnly: unread returns DMs to you and mentions of you, and passes over the rest', async (t) => {
   const srv = await startApp(t)
-  const { alice, bob, carol } = await room(srv)
+  const { alice, bob, carol } = await aliceBobCarol(srv)
   await a2a(srv, 'message.unread', { agentToken: bob })
   await send(srv, alice, 'plain')
   await send(srv, alice, 'hey @bob')
@@ -233,7 +225,7 @@ test('mentionsOnly: unread returns DMs to you and mentions of you, and passes ov
 
 test('mentionsOnly: message.wait returns on a mention or DM, not on other messages', async (t) => {
   const srv = await startApp(t)
-  const { alice, bob } = await room(srv)
+  const { alice, bob } = await aliceBobCarol(srv)
   await a2a(srv, 'message.unread', { agentToken: bob })
   await send(srv, alice, 'already here')
   // nothing that concerns bob: the wait times out empty, and what it considered is passed over
@@ -255,7 +247,7 @@ test('mentionsOnly: message.wait returns on a mention or DM, not on other messag
 test('mentionsOnly: a wait task completes on a mention only, and passes over the rest', async (t) => {
   const srv = await startApp(t)
   const rooms = srv.app.rooms
-  const { alice, bob } = await room(srv)
+  const { alice, bob } = await aliceBobCarol(srv)
   await a2a(srv, 'message.unread', { agentToken: bob })
   const task = await rooms.startWaitTask({ agentToken: bob, timeout: 600, mentionsOnly: true })
   assert.equal(task.status, 'working')
