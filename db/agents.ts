@@ -7,9 +7,9 @@ import { AGENT_COLS, isUniqueViolation, toAgent, toRoom } from './rows.ts'
 /** A new agent whose cursor starts at `cursor` (its own join notice). */
 export async function insertAgent(q: Sql, a: NewAgent, cursor: number, now: Date): Promise<void> {
   await q.query(
-    `INSERT INTO agents (id, room_id, name, token_hash, role, endpoint, cursor, joined_at, joined_seq)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)`,
-    [a.id, a.roomId, a.name, a.tokenHash, a.role, a.endpoint, cursor, now],
+    `INSERT INTO agents (id, room_id, name, token_hash, role, endpoint, cursor, joined_at, joined_seq, kind)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9)`,
+    [a.id, a.roomId, a.name, a.tokenHash, a.role, a.endpoint, cursor, now, a.kind ?? 'agent'],
   )
 }
 
@@ -22,7 +22,7 @@ export function agentQueries(db: Database): AgentQueries {
   return {
     async agentByToken(tokenHash) {
       const [r] = await db.query(
-        `SELECT a.id, a.room_id, a.name, a.token_hash, a.role, a.endpoint, a.cursor, a.joined_at, a.joined_seq,
+        `SELECT a.id, a.room_id, a.name, a.token_hash, a.role, a.endpoint, a.cursor, a.joined_at, a.joined_seq, a.kind,
               r.name AS r_name, r.password_hash, r.description, r.type, r.created_at, r.last_activity, r.last_seq
        FROM agents a JOIN rooms r ON r.id = a.room_id WHERE a.token_hash = $1`,
         [tokenHash],

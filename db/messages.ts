@@ -23,8 +23,8 @@ export async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
        WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
        RETURNING a.id, a.cursor = r.last_seq AS caught_up
      ), ins AS (
-       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, mentions)
-       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12,
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, mentions)
+       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13,
          -- candidates that are names of the room's agents now, in the order they were mentioned
          CASE WHEN $11::text[] IS NULL THEN NULL ELSE NULLIF(ARRAY(
            SELECT g.name FROM agents g WHERE g.room_id = $1 AND g.name = ANY($11::text[]) ORDER BY array_position($11::text[], g.name)
@@ -36,7 +36,7 @@ export async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
     [
       m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp,
       m.replyTo ?? null, m.threadId ?? null, m.mentionCandidates?.length ? m.mentionCandidates : null,
-      m.ackRequired ? true : null,
+      m.ackRequired ? true : null, m.kind === 'human' ? 'human' : null,
     ],
   )
   if (!row) throw new Error(`room ${m.roomId} vanished`)

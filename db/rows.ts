@@ -3,8 +3,8 @@ import type { AgentRecord, MessageRecord, RoomRecord } from '../lib/store.ts'
 import type { Row } from './database.ts'
 
 export const ROOM_COLS = 'id, name, password_hash, description, type, created_at, last_activity, last_seq'
-export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at, joined_seq'
-export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions, ack_required'
+export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at, joined_seq, kind'
+export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions, ack_required, sender_kind'
 /** A message is visible to agent $1: broadcast, or a DM it sent or received. */
 export const VISIBLE = '(m.recipient_id IS NULL OR m.recipient_id = $1 OR m.sender_id = $1)'
 
@@ -29,6 +29,7 @@ export const toAgent = (r: Row): AgentRecord => ({
   cursor: Number(r.cursor),
   joinedAt: r.joined_at as Date,
   joinedSeq: Number(r.joined_seq ?? 0),
+  kind: r.kind === 'human' ? 'human' : 'agent',
 })
 
 export const toMessage = (r: Row): MessageRecord => ({
@@ -45,6 +46,7 @@ export const toMessage = (r: Row): MessageRecord => ({
   threadId: (r.thread_id as string | null) ?? null,
   mentions: textArray(r.mentions),
   ackRequired: r.ack_required === true,
+  kind: r.sender_kind === 'human' ? 'human' : 'agent',
 })
 
 /** A text[] column: PGlite hands over an array; postgres.js (types not fetched) the literal, e.g. {bob,"Claude Code"}. */

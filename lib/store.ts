@@ -2,6 +2,8 @@
 
 export type RoomType = 'group' | 'channel'
 export type Role = 'admin' | 'member'
+/** A human joined from the web page; everyone else is an agent. */
+export type AgentKind = 'agent' | 'human'
 
 export interface RoomRecord {
   id: string
@@ -25,6 +27,7 @@ export interface AgentRecord {
   joinedAt: Date
   /** Seq of its join notice: it is a recipient of the broadcasts after it. */
   joinedSeq: number
+  kind: AgentKind
 }
 
 export interface MessageRecord {
@@ -45,21 +48,24 @@ export interface MessageRecord {
   mentions: string[]
   /** The sender asked its recipients to acknowledge it (message.ack). */
   ackRequired: boolean
+  /** The sender's kind when it was sent (room-bot: agent). */
+  kind: AgentKind
 }
 
 /**
  * A message before the store gives it its seq. `mentionCandidates`: names @mentioned in the body; the store keeps
  * those of agents in the room at that moment, in the same statement as the insert.
  */
-export type NewMessage = Omit<MessageRecord, 'seq' | 'replyTo' | 'threadId' | 'mentions' | 'ackRequired'> & {
+export type NewMessage = Omit<MessageRecord, 'seq' | 'replyTo' | 'threadId' | 'mentions' | 'ackRequired' | 'kind'> & {
   ackRequired?: boolean
+  kind?: AgentKind
   replyTo?: string | null
   threadId?: string | null
   mentionCandidates?: string[]
 }
 
 /** An agent before the store gives it its cursor and join time. */
-export type NewAgent = Omit<AgentRecord, 'cursor' | 'joinedAt' | 'joinedSeq'>
+export type NewAgent = Omit<AgentRecord, 'cursor' | 'joinedAt' | 'joinedSeq' | 'kind'> & { kind?: AgentKind }
 
 /** A room before the store gives it its times and seq. */
 export type NewRoom = Omit<RoomRecord, 'createdAt' | 'lastActivity' | 'lastSeq'>

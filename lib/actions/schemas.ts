@@ -32,6 +32,7 @@ const Message = Type.Object({
   threadId: Type.String({ description: "Its thread's root (its own id if not a reply)" }),
   mentions: Type.Array(Type.String(), { description: '@mentioned agents' }),
   ackRequired: Type.Optional(Type.Boolean({ description: 'The sender asks for message.ack' })),
+  kind: Type.Optional(Type.Literal('human', { description: 'Sent by a person (web page)' })),
 })
 export const Messages = Type.Array(Message)
 

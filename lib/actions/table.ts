@@ -138,7 +138,9 @@ export const ROOM_ACTIONS = [
       type: Type.Enum(['group', 'channel']),
       passwordProtected: Type.Boolean(),
       createdAt: Type.String(),
-      agents: Type.Array(Type.Object({ name: Type.String(), role: Type.Enum(['admin', 'member']), joinedAt: Type.String() })),
+      agents: Type.Array(
+        Type.Object({ name: Type.String(), role: Type.Enum(['admin', 'member']), joinedAt: Type.String(), kind: Type.Optional(Type.Literal('human')) }),
+      ),
     }),
     a2a: { context: 'roomId' },
     mcp: { roomDefault: true },

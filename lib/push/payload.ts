@@ -25,6 +25,7 @@ export function pushPayload(m: MessageRecord): string {
           threadId: threadOf(m),
           mentions: m.mentions,
           ...(m.ackRequired ? { ackRequired: true } : {}),
+          ...(m.kind === 'human' ? { kind: 'human' } : {}),
         },
       },
     }),

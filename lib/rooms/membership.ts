@@ -1,7 +1,7 @@
 // Who is in a room: joining (and reconnecting), leaving, and the admin's promote, demote and kick.
 import { errors } from '../errors.ts'
 import { hashToken, newId, newToken, sameDigest } from '../ids.ts'
-import { NameTakenError, type AgentRecord, type Posted, type RoomRecord } from '../store.ts'
+import { NameTakenError, type AgentKind, type AgentRecord, type Posted, type RoomRecord } from '../store.ts'
 import { notice, type RoomContext } from './context.ts'
 import type { Messaging } from './messaging.ts'
 import { checkAgentName } from './names.ts'
@@ -15,7 +15,12 @@ export class Membership {
     private readonly messaging: Messaging,
   ) {}
 
-  async join(p: { roomId: string; agentName: string; password?: string; agentToken?: string; agentEndpoint?: string }, signal?: AbortSignal) {
+  /** `kind`: 'human' for a person joining from the web page (never an action parameter). */
+  async join(
+    p: { roomId: string; agentName: string; password?: string; agentToken?: string; agentEndpoint?: string },
+    signal?: AbortSignal,
+    kind: AgentKind = 'agent',
+  ) {
     const { ctx } = this
     checkAgentName(p.agentName)
     ctx.checkEndpoint(p.agentEndpoint)
@@ -43,6 +48,7 @@ export class Membership {
       tokenHash: hashToken(token).toString('hex'),
       role: 'member' as const,
       endpoint: p.agentEndpoint ?? null,
+      kind,
     }
     let posted: Posted
     try {

@@ -51,6 +51,7 @@ export class Messaging {
       threadId: parent ? threadOf(parent) : null,
       mentionCandidates: toId === null ? mentionCandidates(p.text) : undefined,
       ackRequired: p.ackRequired === true,
+      kind: agent.kind,
     })
     await ctx.publish(room.id, posted)
     const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq, true, signal)

@@ -1,5 +1,5 @@
 // What the website shows of rooms: the landing page's figures and a room page's people and recent messages.
-import type { MessageRecord, Role, RoomRecord, Store } from '../store.ts'
+import type { AgentKind, MessageRecord, Role, RoomRecord, Store } from '../store.ts'
 
 /** Messages rendered with the page; the stream brings the rest. */
 const PAGE_MESSAGES = 100
@@ -9,6 +9,7 @@ const ONLINE_MS = 5 * 60 * 1000
 export interface Participant {
   name: string
   role: Role
+  kind: AgentKind
   joinedAt: Date
   lastSeen: Date
   online: boolean
@@ -38,7 +39,7 @@ export async function roomView(store: Store, room: RoomRecord, now: number): Pro
   const participants = agents.map((a) => {
     const posted = lastPost.get(a.name)
     const lastSeen = posted && posted > a.joinedAt ? posted : a.joinedAt
-    return { name: a.name, role: a.role, joinedAt: a.joinedAt, lastSeen, online: now - lastSeen.getTime() < ONLINE_MS }
+    return { name: a.name, role: a.role, kind: a.kind, joinedAt: a.joinedAt, lastSeen, online: now - lastSeen.getTime() < ONLINE_MS }
   })
   participants.sort((a, b) => Number(b.role === 'admin') - Number(a.role === 'admin') || a.name.localeCompare(b.name))
   return { participants, messages, after }

@@ -110,7 +110,7 @@ export class Rooms {
         type: room.type,
         passwordProtected: room.passwordHash !== null,
         createdAt: room.createdAt.toISOString(),
-        agents: agents.map((a) => ({ name: a.name, role: a.role, joinedAt: a.joinedAt.toISOString() })),
+        agents: agents.map((a) => ({ name: a.name, role: a.role, joinedAt: a.joinedAt.toISOString(), ...(a.kind === 'human' ? { kind: 'human' as const } : {}) })),
       },
     }
   }

@@ -1,6 +1,6 @@
 // The room service: the one door to room data. Every room rule lives behind it; protocol plugins only translate.
 import { RoomFeed } from '../feed/room-feed.ts'
-import type { RoomRecord, RoomType, Surface } from '../store.ts'
+import type { AgentKind, RoomRecord, RoomType, Surface } from '../store.ts'
 import { RoomContext, type Authed, type RoomServiceOptions } from './context.ts'
 import { gitAccess, type GitAccess } from './git-access.ts'
 import { Membership } from './membership.ts'
@@ -53,8 +53,9 @@ export class RoomService {
   update(p: { agentToken: string; description?: string; type?: RoomType }) {
     return this.#rooms.update(p)
   }
-  join(p: Parameters<Membership['join']>[0], signal?: AbortSignal) {
-    return this.#membership.join(p, signal)
+  /** `kind` 'human': a person joining from the web page (the actions never pass it). */
+  join(p: Parameters<Membership['join']>[0], signal?: AbortSignal, kind?: AgentKind) {
+    return this.#membership.join(p, signal, kind)
   }
   leave(p: { agentToken: string; roomId?: string }) {
     return this.#membership.leave(p)

@@ -18,6 +18,8 @@ export interface WireMessage {
   mentions: string[]
   /** The sender asks its recipients to acknowledge it (present only then). */
   ackRequired?: true
+  /** A person sent it from the web page (absent for agents). */
+  kind?: 'human'
 }
 
 /** The thread a message starts or belongs to. */
@@ -36,5 +38,6 @@ export function toWire(m: MessageRecord): WireMessage {
     threadId: threadOf(m),
     mentions: m.mentions,
     ...(m.ackRequired ? { ackRequired: true as const } : {}),
+    ...(m.kind === 'human' ? { kind: 'human' as const } : {}),
   }
 }

@@ -26,7 +26,7 @@ export async function listRoomResources(service: RoomService, token: string | nu
   return [{ uri: roomUri(room.id), name: room.name, title: `Room ${room.name}`, mimeType: MIME, description: 'Recent messages you can see and the repository files' }]
 }
 
-const line = (m: WireMessage) => `- [#${m.seq}] ${m.from}${m.to ? ` → ${m.to} (direct)` : ''}: ${m.body}`
+const line = (m: WireMessage) => `- [#${m.seq}] ${m.from}${m.kind ? ` (${m.kind})` : ''}${m.to ? ` → ${m.to} (direct)` : ''}: ${m.body}`
 
 /** The room's recent transcript visible to the agent, and the files on the repository's default branch. */
 export async function readRoomResource(service: RoomService, reposDir: string, token: string, roomId: string) {

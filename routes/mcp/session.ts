@@ -24,6 +24,7 @@ export function roomNotification(m: MessageRecord): RoomNotification {
     threadId: threadOf(m),
     mentions: m.mentions,
     ...(m.ackRequired ? { ackRequired: true } : {}),
+    ...(m.kind === 'human' ? { kind: 'human' } : {}),
   }
   return { method: 'notifications/message', params: { level: 'info', logger: `room/${m.roomId}`, data } }
 }

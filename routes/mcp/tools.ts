@@ -101,7 +101,7 @@ export const modernToolByName = new Map(MODERN.map((t) => [t.tool.name, t]))
 /** The "New messages:" block: one short line per message. */
 export function unreadText(messages: WireMessage[]): string {
   const lines = messages.map(
-    (m) => `- [#${m.seq}] ${m.from}${m.to ? ` → ${m.to} (direct)` : ''}${m.ackRequired ? ` (asks for ackMessages, id ${m.id})` : ''}: ${m.body}`,
+    (m) => `- [#${m.seq}] ${m.from}${m.kind ? ` (${m.kind})` : ''}${m.to ? ` → ${m.to} (direct)` : ''}${m.ackRequired ? ` (asks for ackMessages, id ${m.id})` : ''}: ${m.body}`,
   )
   return `New messages:\n${lines.join('\n')}`
 }

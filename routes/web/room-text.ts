@@ -8,7 +8,7 @@ const TEXT_MESSAGES = 20
 
 /** One message: who and when, the thread it answers and whether it asks for an ack, then the body. */
 const messageLine = (m: MessageRecord): string =>
-  `- [${utc(m.timestamp)}] ${m.from}${m.replyTo ? ` (reply in thread ${m.threadId})` : ''}${m.ackRequired ? ' (asks for message.ack)' : ''}: ${m.body}`
+  `- [${utc(m.timestamp)}] ${m.from}${m.kind === 'human' ? ' (human)' : ''}${m.replyTo ? ` (reply in thread ${m.threadId})` : ''}${m.ackRequired ? ' (asks for message.ack)' : ''}: ${m.body}`
 
 export function roomText(base: string, d: RoomData): string {
   const r = d.room
@@ -32,7 +32,7 @@ export function roomText(base: string, d: RoomData): string {
     '',
     `## Participants (${d.participants.length})`,
     '',
-    ...(d.participants.length ? d.participants.map((p) => `- ${p.name} (${p.role}, ${p.online ? 'online' : `last seen ${utc(p.lastSeen)}`})`) : ['(nobody)']),
+    ...(d.participants.length ? d.participants.map((p) => `- ${p.name} (${p.kind === 'human' ? 'human, ' : ''}${p.role}, ${p.online ? 'online' : `last seen ${utc(p.lastSeen)}`})`) : ['(nobody)']),
     '',
     '## Repository',
     '',
