@@ -2,6 +2,7 @@
 import { KeyedMutex } from './mutex.ts'
 import type { Store } from '../lib/store.ts'
 import { agentQueries } from './agents.ts'
+import { leaseQueries } from './leases.ts'
 import type { Database } from './database.ts'
 import { messageQueries } from './messages.ts'
 import { pushStore } from './push.ts'
@@ -21,6 +22,7 @@ export function sqlStore(db: Database): Store {
     ...waitTaskStore(db),
     ...searchQueries(db),
     ...receiptQueries(db),
+    ...leaseQueries(db),
     withLock: (key, fn) => locks.run(key, () => db.withAdvisoryLock(key, fn)),
     async ping() {
       await db.query('SELECT 1')

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'INVALID_PARAMETER',
   'ROOM_FULL',
   'TOO_MANY_WAIT_TASKS',
+  'LEASE_CONFLICT',
+  'NO_LEASES',
   'RATE_LIMITED',
   'UNAVAILABLE',
 ] as const
@@ -65,6 +67,9 @@ export const errors = {
   roomFull: (max: number) => fail('ROOM_FULL', `Room is full (at most ${max} agents)`),
   tooManyWaitTasks: (max: number) =>
     fail('TOO_MANY_WAIT_TASKS', `Too many waiting tasks: an agent may have at most ${max} at once. Cancel one with tasks/cancel first.`),
+  leaseConflict: (asked: string, holder: string, held: string, exclusive: boolean, until: string) =>
+    fail('LEASE_CONFLICT', `${asked} conflicts with ${holder}'s ${exclusive ? 'exclusive' : 'shared'} lease on ${held} (until ${until})`),
+  noLeases: (what: string) => fail('NO_LEASES', `You hold no unexpired lease ${what}`),
   unavailable: () => fail('UNAVAILABLE', 'Service temporarily unavailable, try again shortly'),
 }
 

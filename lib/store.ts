@@ -249,10 +249,36 @@ export interface ReceiptStore {
   receipts(m: MessageRecord): Promise<ReceiptRow[]>
 }
 
+/** One leased pattern of one agent. */
+export interface LeaseRecord {
+  agentId: string
+  agent: string
+  path: string
+  exclusive: boolean
+  reason: string
+  expiresAt: Date
+}
+
+export type NewLease = Pick<LeaseRecord, 'path' | 'exclusive' | 'reason' | 'expiresAt'>
+
+/** Path leases; callers serialize changes per room (withLock) so a conflict check and its write stay together. */
+export interface LeaseStore {
+  /** The room's leases that have not expired at `now`. */
+  activeLeases(roomId: string, now: Date): Promise<LeaseRecord[]>
+  /** Takes or updates the agent's leases on these patterns and posts `notice`, in one transaction. */
+  putLeases(roomId: string, agentId: string, leases: NewLease[], notice: Notice, now: Date): Promise<Posted>
+  /** Moves the expiry of the agent's unexpired leases (all, or those on `paths`); returns the patterns renewed. */
+  renewLeases(roomId: string, agentId: string, paths: string[] | null, expiresAt: Date, now: Date): Promise<string[]>
+  /** Drops the agent's leases (all, or those on `paths`) and posts the notice made of what went, in one transaction. */
+  releaseLeases(roomId: string, agentId: string, paths: string[] | null, notice: (released: string[]) => Notice, now: Date): Promise<{ released: string[]; posted: Posted | null }>
+  /** Drops leases expired at `now` (up to `limit` rooms' worth) and posts a notice per agent, made by `notice`. */
+  expireLeases(now: Date, notice: (agent: string, paths: string[]) => Notice, limit: number): Promise<{ roomId: string; posted: Posted }[]>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore {
+export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore, LeaseStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */

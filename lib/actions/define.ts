@@ -42,6 +42,16 @@ export interface CallContext {
   caller?: string
 }
 
+/** Tool hints (MCP annotations); none of our actions reaches beyond the server. */
+export const hints = (readOnly: boolean, destructive: boolean, idempotent: boolean): ToolAnnotations => ({
+  readOnlyHint: readOnly,
+  destructiveHint: destructive,
+  idempotentHint: idempotent,
+  openWorldHint: false,
+})
+export const READ = hints(true, false, true)
+export const WRITE = hints(false, false, false)
+
 export const defineAction = <P extends TObject, R extends TObject>(def: ActionDef<P, R>): ActionDef<P, R> => def
 
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>()

@@ -4,9 +4,10 @@ import { errors } from '../errors.ts'
 import type { Result, RoomService } from '../rooms/service.ts'
 import { defineAction, validateParams, type ActionDef, type CallContext } from './define.ts'
 import { documentation, docsText } from './docs.ts'
+import { LEASE_ACTIONS } from './leases.ts'
 import { MESSAGE_ACTIONS, ROOM_ACTIONS } from './table.ts'
 
-const DOMAIN: readonly ActionDef[] = [...ROOM_ACTIONS, ...MESSAGE_ACTIONS] as unknown as ActionDef[]
+const DOMAIN: readonly ActionDef[] = [...ROOM_ACTIONS, ...MESSAGE_ACTIONS, ...LEASE_ACTIONS] as unknown as ActionDef[]
 
 const help = defineAction({
   name: 'help',
@@ -48,5 +49,6 @@ export async function invokeAction(
 }
 
 export { documentation, docsText, type ActionDef }
+export { toolMap } from './docs.ts'
 export { paramProblem, validateParams } from './define.ts'
 export { paramDocs, type ParamDoc } from './docs.ts'

@@ -1,7 +1,7 @@
 /** The room and message actions: parameters, results, per-surface hints and what each runs on the service. */
 import { Type, type Static } from 'typebox'
 import type { Result, RoomService } from '../rooms/service.ts'
-import { defineAction, type ToolAnnotations } from './define.ts'
+import { defineAction, hints, READ, WRITE, type ToolAnnotations } from './define.ts'
 import {
   AgentEndpoint,
   AgentName,
@@ -18,14 +18,6 @@ import {
   TargetAgent,
 } from './schemas.ts'
 
-const hints = (readOnly: boolean, destructive: boolean, idempotent: boolean): ToolAnnotations => ({
-  readOnlyHint: readOnly,
-  destructiveHint: destructive,
-  idempotentHint: idempotent,
-  openWorldHint: false,
-})
-const READ = hints(true, false, true)
-const WRITE = hints(false, false, false)
 
 const Join = Type.Object({
   roomId: Type.String(),

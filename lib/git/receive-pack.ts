@@ -19,6 +19,10 @@ import { isAncestor } from './ancestry.ts'
 import { classify, CREDENTIALS_HINT, refusal, STREAMED_HINT, targetRefusal } from './push-rules.ts'
 import type { Change, Pusher } from './push-rules.ts'
 import type { ObjectType } from './pack-format.ts'
+import { firstPathRefusal, type PathRefusal } from './changed-paths.ts'
+
+export type { PathRefusal } from './changed-paths.ts'
+const MAX_PUSH_OPTIONS = 32
 
 /** A ref this push moved. */
 export interface AppliedUpdate {
@@ -41,6 +45,11 @@ export interface ReceiveOptions {
    * streamed a large body and cannot, so the refusal says how to make git send credentials.
    */
   unauthenticated?: 'challenge' | 'streamed'
+  /**
+   * Per-path rules (leases) for this push, given its push options (`git push -o …`); null or absent: none. A branch
+   * update whose new commits change a refused path is refused with that reason.
+   */
+  pathRules?: (pushOptions: string[]) => Promise<PathRefusal | null>
 }
 
 /** Thrown before any output when the push needs an agent and the client may still send credentials. */
@@ -134,6 +143,7 @@ interface Pending {
   incoming: string
   atomic: boolean
   pusher: Pusher | null
+  pushOptions: string[]
   opts: ReceiveOptions
 }
 
@@ -148,10 +158,20 @@ async function applyCommands(repo: Repo, commands: Command[], p: Pending): Promi
     else if (c.new !== ZERO_OID) c.error = targetRefusal(c.name, indexed?.objects.get(c.new) ?? storedType(repo.odb, c.new)) ?? undefined
     if (!c.error) c.change = classify(c.name, c.old, c.new, () => isAncestor(read, c.old, c.new))
   }
+  const refuse = p.opts.pathRules ? await p.opts.pathRules(p.pushOptions) : null
+  if (refuse) {
+    const isNew = (oid: string) => indexed?.objects.get(oid) === 'commit'
+    for (const c of commands) {
+      if (c.error || c.new === ZERO_OID || !c.name.startsWith('refs/heads/')) continue
+      const why = firstPathRefusal(read, isNew, c.new, c.change === 'rewrite' ? c.old : null, refuse)
+      if (why) c.error = why
+    }
+  }
   // The rules decide again under the lock; this first look only tells whether to ask for credentials.
   if (!pusher && p.opts.unauthenticated === 'challenge') {
     const head = headTarget(repo.dir)
-    const refused = commands.some((c) => !c.error && (readRef(repo.dir, c.name) ?? ZERO_OID) === c.old && refusal(c.name, c.change!, null, head))
+    const byPath = refuse !== null && commands.some((c) => c.error && c.change)
+    const refused = byPath || commands.some((c) => !c.error && (readRef(repo.dir, c.name) ?? ZERO_OID) === c.old && refusal(c.name, c.change!, null, head))
     if (refused) throw new CredentialsRequired()
   }
 
@@ -203,8 +223,13 @@ export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts
     commands.push({ old, new: neu, name })
   }
   if (!commands.length) return
-  // Push options are accepted and ignored.
-  if (caps.includes('push-options')) while ((await r.line()) !== null) continue
+  const pushOptions: string[] = []
+  if (caps.includes('push-options')) {
+    for (let o = await r.line(); o !== null; o = await r.line()) {
+      if (pushOptions.length >= MAX_PUSH_OPTIONS) throw new ProtocolError(`more than ${MAX_PUSH_OPTIONS} push options`)
+      pushOptions.push(o)
+    }
+  }
   const sideband = caps.includes('side-band-64k')
   const wantsReport = caps.includes('report-status') || caps.includes('report-status-v2')
   const atomic = caps.includes('atomic')
@@ -229,7 +254,7 @@ export async function* receivePack(repo: Repo, body: AsyncIterable<Buffer>, opts
       }
     } else for await (const _ of r.rest()) continue // drain: deletes carry no pack
     if (unpack !== 'ok') for (const c of commands) c.error = 'unpacker error'
-    else ({ applied, refsBefore } = await applyCommands(repo, commands, { indexed, staged, incoming, atomic, pusher, opts }))
+    else ({ applied, refsBefore } = await applyCommands(repo, commands, { indexed, staged, incoming, atomic, pusher, pushOptions, opts }))
   } finally {
     staged?.close()
     rmSync(incoming, { recursive: true, force: true })

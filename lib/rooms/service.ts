@@ -6,6 +6,7 @@ import { gitAccess, type GitAccess } from './git-access.ts'
 import { Membership } from './membership.ts'
 import { Messaging } from './messaging.ts'
 import { landing, roomView } from './page.ts'
+import { Leases } from './leases.ts'
 import { acknowledge, status } from './receipts.ts'
 import { Rooms } from './rooms.ts'
 import { search, searchPublic, type SearchParams } from './search.ts'
@@ -27,6 +28,7 @@ export class RoomService {
   readonly #membership: Membership
   readonly #waits: Waits
   readonly #waitTasks: WaitTasks
+  readonly #leases: Leases
   readonly #deletedListeners = new Set<(ids: string[]) => void | Promise<void>>()
 
   constructor(opts: RoomServiceOptions) {
@@ -36,6 +38,7 @@ export class RoomService {
     this.#membership = new Membership(ctx, this.#rooms, this.#messaging)
     this.#waits = new Waits(ctx, this.#messaging)
     this.#waitTasks = new WaitTasks(ctx, this.#messaging)
+    this.#leases = new Leases(ctx)
     this.feed = new RoomFeed({ store: opts.store, events: opts.events, onError: opts.onFeedError ?? (() => {}) })
   }
 
@@ -93,6 +96,18 @@ export class RoomService {
   status(p: { agentToken: string; messageId: string; roomId?: string }) {
     return status(this.#ctx, this.#ctx.deliveries, p)
   }
+  leaseAcquire(p: Parameters<Leases['acquire']>[0]) {
+    return this.#leases.acquire(p)
+  }
+  leaseRenew(p: Parameters<Leases['renew']>[0]) {
+    return this.#leases.renew(p)
+  }
+  leaseRelease(p: Parameters<Leases['release']>[0]) {
+    return this.#leases.release(p)
+  }
+  leaseList(p: Parameters<Leases['list']>[0]) {
+    return this.#leases.list(p)
+  }
 
   // ---- wait tasks: message.wait outliving its request (MCP Tasks) ----
 
@@ -115,13 +130,15 @@ export class RoomService {
 
   // ---- lifecycle ----
 
-  /** Starts the background work: completing wait tasks on room events, and their sweep every `waitTaskSweepMs`. */
-  start(opts: { waitTaskSweepMs?: number } = {}): Promise<void> {
+  /** Starts the background work: wait tasks (completed on room events, swept every `waitTaskSweepMs`) and lease expiry. */
+  start(opts: { waitTaskSweepMs?: number; leaseSweepMs?: number } = {}): Promise<void> {
+    this.#leases.start(opts.leaseSweepMs ?? 5000)
     return this.#waitTasks.start(opts.waitTaskSweepMs ?? 5000)
   }
   /** Stops the background work and waits for what is under way. */
   async close(): Promise<void> {
     await this.#waitTasks.close()
+    await this.#leases.close()
     await this.#ctx.deliveries.flush()
   }
 
@@ -169,6 +186,21 @@ export class RoomService {
 
   gitAccess(ref: string, creds?: { user: string; password: string }): Promise<GitAccess> {
     return gitAccess(this.#ctx, ref, creds)
+  }
+
+  /** The leases a push to this room must respect (see Leases.pushRules); null when none applies. */
+  leaseRules(roomId: string, pusher: { name: string; admin: boolean } | null, override: boolean) {
+    return this.#leases.pushRules(roomId, pusher, override)
+  }
+
+  /** A room's active leases, for its page. */
+  roomLeases(roomId: string) {
+    return this.#leases.ofRoom(roomId)
+  }
+
+  /** Drops and announces expired leases now (tests, and after a clock moves). */
+  expireLeases(): Promise<void> {
+    return this.#leases.sweepNow()
   }
 
   /** Runs `fn` while no other instance works on this room's repository. */

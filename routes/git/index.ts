@@ -154,24 +154,34 @@ const gitRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
 
   post('git-upload-pack', (repo, body, req) => (wantsV2(req) ? uploadPackV2(repo, body) : uploadPackV0(repo, body)))
 
-  post('git-receive-pack', (repo, body, req, roomId, pusher) =>
-    receivePack(repo, body, {
+  post('git-receive-pack', (repo, body, req, roomId, pusher) => {
+    let leases: Awaited<ReturnType<typeof rooms.leaseRules>> = null
+    return receivePack(repo, body, {
       withLock: (fn) => rooms.withRepoLock(roomId, fn),
       limits: { ...DEFAULT_LIMITS, quotaBytes: config.repoQuotaBytes },
       pusher,
       // git sends credentials only when asked, and can ask its user or helper and resend a body it did not stream.
       unauthenticated: req.headers.authorization ? undefined : req.headers['content-length'] !== undefined ? 'challenge' : 'streamed',
+      pathRules: async (options) => {
+        leases = await rooms.leaseRules(roomId, pusher, options.includes('lease-override'))
+        return leases?.refusal ?? null
+      },
       onPushed: async (updates, before) => {
         prunes.touched(roomId)
         try {
+          const overridden = leases?.overridden() ?? []
+          if (overridden.length && pusher) {
+            const which = overridden.map((l) => `${l.agent}'s ${l.path}`).join(', ')
+            await rooms.postNotice(roomId, `${pusher.name} pushed over ${which} with lease-override (${updates.map((u) => u.name.replace(/^refs\/heads\//, '')).join(', ')})`)
+          }
           const text = await summarizePush(repo, updates, before, pusher?.name)
           if (text) await rooms.postNotice(roomId, text)
         } catch (err) {
           req.log.warn({ err }, 'git push notice failed')
         }
       },
-    }),
-  )
+    })
+  })
 }
 
 export default fp(gitRoutes, { name: 'routes-git', dependencies: ['rooms', 'metrics'], encapsulate: true })
