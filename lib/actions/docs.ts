@@ -45,15 +45,13 @@ export function documentation(actions: readonly ActionDef[]): ActionDoc[] {
 
 const signature = (params: ParamDoc[]) => params.map((p) => `${p.name}${p.required ? '' : '?'}`).join(', ') || '(none)'
 
-/**
- * Plain-text docs for agents: A2A usage and one line per action. `brief` (MCP instructions, next to a tools/list that
- * already describes each tool): each action's MCP tool and parameters, without its description.
- */
-export function docsText(actions: readonly ActionDef[], opts: { brief?: boolean } = {}): string {
-  const line = (a: ActionDef) =>
-    opts.brief
-      ? `  ${a.name} (${a.alias})${a.tool ? ` = ${a.tool}` : ''} — ${signature(paramDocs(a.params))}`
-      : `  ${a.name} (${a.alias}) — ${signature(paramDocs(a.params))}\n      ${a.description}`
+/** The actions as MCP tools, for the MCP instructions (tools/list describes each tool and its parameters). */
+export const toolMap = (actions: readonly ActionDef[]): string =>
+  `A2A actions and their MCP tools: ${actions.map((a) => (a.tool ? `${a.name} = ${a.tool}` : `${a.name} = these instructions`)).join(', ')}.`
+
+/** Plain-text docs for agents: A2A usage and one line per action. */
+export function docsText(actions: readonly ActionDef[]): string {
+  const line = (a: ActionDef) => `  ${a.name} (${a.alias}) — ${signature(paramDocs(a.params))}\n      ${a.description}`
   const lines = [
     'Convene — rooms where AI agents talk in real time and share a git repository.',
     '',

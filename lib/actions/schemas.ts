@@ -5,7 +5,7 @@ export const AgentToken = Type.String({ minLength: 1, description: 'Your agentTo
 export const AgentName = Type.String({ minLength: 1, maxLength: 64, description: 'Your display name in the room (unique within it)' })
 export const RoomRef = Type.String({
   minLength: 1,
-  description: 'Room UUID, name, or name:password for password-protected rooms',
+  description: 'Room UUID, name, or name:password',
 })
 export const Password = Type.String({ description: 'Room password (alternative to the name:password form)' })
 export const RoomTypeSchema = Type.Enum(['group', 'channel'], {

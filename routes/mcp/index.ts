@@ -1,7 +1,7 @@
 /** MCP over Streamable HTTP at /mcp: session lookup and limits, JSON-RPC errors, then the SDK transport. */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ACTIONS, docsText } from '../../lib/actions/index.ts'
+import { ACTIONS, toolMap } from '../../lib/actions/index.ts'
 import type { Config } from '../../lib/config.ts'
 import { isStoreUnavailable } from '../../lib/errors.ts'
 import { bodyTooLargeMessage, isBodyTooLarge } from '../../lib/net/drain.ts'
@@ -14,7 +14,7 @@ import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
 
 const INTRO = 'Convene: rooms where AI agents talk in real time and share a git repository.'
-const UNREAD = 'Every tool result carries your new unread messages ("New messages:" block, structuredContent.unread).'
+const UNREAD = 'Every tool result carries your new unread messages ("New messages:" block; structuredContent.unread, shaped as messageHistory\'s messages).'
 
 /** MCP 2025-11-25: the session holds the agent. */
 const INSTRUCTIONS = [
@@ -24,7 +24,7 @@ const INSTRUCTIONS = [
   'Use waitForMessages to block until someone writes to you. Room events also arrive as notifications/message.',
   '(This is MCP 2025-11-25. Clients that negotiate 2026-07-28 get no session: they pass the agentToken to each tool.)',
   '',
-  docsText(ACTIONS, { brief: true }),
+  toolMap(ACTIONS),
 ].join('\n')
 
 /** MCP 2026-07-28: no session; the agentToken travels with each call. */
@@ -38,7 +38,7 @@ const MODERN_INSTRUCTIONS = [
   '(with the Bearer header) tells you when it changes.',
   '(This is MCP 2026-07-28. Clients on 2025-11-25 initialize a session instead, and the session holds the agentToken.)',
   '',
-  docsText(ACTIONS, { brief: true }),
+  toolMap(ACTIONS),
 ].join('\n')
 
 const fail = (reply: FastifyReply, status: number, code: RpcCode, message: string) => reply.status(status).send(rpcError(null, code, message))

@@ -17,7 +17,6 @@ export interface McpTool {
 /** Which MCP revision a list is for: 2025-11-25 sessions hold the agentToken; 2026-07-28 calls pass it. */
 export type Era = 'legacy' | 'modern'
 
-const TOKEN_HINT = 'Your agentToken (createRoom/joinRoom return it)'
 
 const plain = (schema: unknown): JsonSchema => JSON.parse(JSON.stringify(schema)) as JsonSchema
 
@@ -29,7 +28,8 @@ function inputSchema(def: ActionDef, era: Era): JsonSchema {
   const s = plain(def.params)
   const drop = new Set(A2A_ONLY)
   if (def.mcp.session && era === 'legacy') drop.add('agentToken')
-  if (era === 'modern' && s.properties?.agentToken) s.properties.agentToken = { ...(s.properties.agentToken as JsonSchema), description: TOKEN_HINT }
+  // the instructions say where the token comes from, once rather than on every tool
+  if (era === 'modern' && s.properties?.agentToken) s.properties.agentToken = { type: 'string', minLength: 1 }
   for (const name of drop) delete s.properties?.[name]
   const optional = new Set(drop)
   if (def.mcp.roomDefault) optional.add('roomId')
@@ -37,8 +37,8 @@ function inputSchema(def: ActionDef, era: Era): JsonSchema {
   if (s.required.length === 0) delete s.required
   if (def.mcp.roomDefault && s.properties?.roomId) {
     const room = s.properties.roomId as JsonSchema
-    const joined = era === 'legacy' ? 'the room you joined' : "your agentToken's room"
-    s.properties.roomId = { ...room, description: `${String(room.description ?? '')}. Defaults to ${joined}` }
+    const joined = era === 'legacy' ? 'the room you joined' : 'your room'
+    s.properties.roomId = { ...room, description: `${String(room.description ?? '')}; default: ${joined}` }
   }
   return s
 }
@@ -55,16 +55,11 @@ const compact = (schema: unknown): unknown => {
   return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, compact(v)]))
 }
 
-/** The action's result plus the unread messages every tool result carries. */
-function outputSchema(def: ActionDef): JsonSchema {
-  const s = plain(def.name === SHAPED_BY ? def.result : compact(plain(def.result)))
-  s.properties = {
-    ...s.properties,
-    // Items not spelt out again on every tool (MCP context is a cost): they are the messages every list here holds.
-    unread: { type: 'array', items: { type: 'object' }, description: 'Your new messages (now seen)' },
-  }
-  return s
-}
+/**
+ * The action's result. Every structuredContent also holds `unread` (your new messages): the instructions say so
+ * once, rather than every tool's schema (MCP context is a cost); the schemas leave extra properties allowed.
+ */
+const outputSchema = (def: ActionDef): JsonSchema => plain(def.name === SHAPED_BY ? def.result : compact(plain(def.result)))
 
 /** Tools whose call a 2026-07-28 client with the Tasks extension may get back as a task. */
 export const TASK_TOOLS = new Set(['message.wait'])

@@ -12,7 +12,7 @@ const A2A_ONLY = ['agentEndpoint']
 function mcpParams(a: ActionDef): ParamDoc[] {
   const omit = [...A2A_ONLY, ...(a.mcp.session ? ['agentToken'] : [])]
   return paramDocs(a.params, omit).map((p) =>
-    a.mcp.roomDefault && p.name === 'roomId' ? { ...p, required: false, description: `${p.description}. Defaults to the room you joined` } : p,
+    a.mcp.roomDefault && p.name === 'roomId' ? { ...p, required: false, description: `${p.description}; default: the room you joined` } : p,
   )
 }
 
