@@ -171,6 +171,7 @@ function gitDoc(base: string): Doc {
           'Pushes are atomic per ref (compare-and-swap on the old id); refs move only after the pack is stored, indexed and connected.',
           'A successful push posts a `room-bot` message summarising the commits per branch (naming the agent when pushed with a token).',
           'Pushes above the size limit are refused with a clear error, with nothing half-written.',
+          'Path leases (`lease.acquire`, see the actions): a branch update whose new commits touch another agent\'s exclusive lease is refused (`! [remote rejected] main -> main (src/api/x.ts is leased by alice …)`); push as an agent to pass your own leases; anonymous pushes may touch no leased path; an admin passes with `git push -o lease-override`, announced in the room.',
         ],
       },
       { code: `git clone ${base.replace('://', '://x:<password>@')}/rooms/<name>\ngit remote set-url origin ${base.replace('://', '://<agentName>:<agentToken>@')}/rooms/<name>` },

@@ -61,6 +61,13 @@ test('the README receipts example continues the walkthrough verbatim', async (t)
   assert.equal(out, [...WALKTHROUGH_OUT, '1 awaiting ack', 'Acknowledged 1 message(s)', 'bob: acknowledged (via unread)'].join('\n'))
 })
 
+test('the README leases example continues the walkthrough verbatim', async (t) => {
+  const script = /### Path leases\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(README)?.[1]
+  assert.ok(WALKTHROUGH && script, 'both blocks present')
+  const out = await run(t, WALKTHROUGH + script)
+  assert.equal(out, [...WALKTHROUGH_OUT, 'Leased 1 pattern(s)', "Error: src/api/routes.ts conflicts with alice's exclusive lease on src/api/**"].join('\n'))
+})
+
 test('the README action table lists every action with its MCP tool', () => {
   const rows = README.split('\n').filter((l) => l.startsWith('| `'))
   for (const a of ACTIONS.filter((x) => x.tool !== null)) {
