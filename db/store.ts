@@ -1,6 +1,7 @@
 /** The room service's `Store` on SQL: the room, membership, message, search, push and wait-task queries over one database. */
 import { KeyedMutex } from './mutex.ts'
 import type { Store } from '../lib/store.ts'
+import { a2aTaskQueries } from './a2a-tasks.ts'
 import { agentQueries } from './agents.ts'
 import { leaseQueries } from './leases.ts'
 import type { Database } from './database.ts'
@@ -23,6 +24,7 @@ export function sqlStore(db: Database): Store {
     ...searchQueries(db),
     ...receiptQueries(db),
     ...leaseQueries(db),
+    ...a2aTaskQueries(db),
     withLock: (key, fn) => locks.run(key, () => db.withAdvisoryLock(key, fn)),
     async ping() {
       await db.query('SELECT 1')

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'TOO_MANY_WAIT_TASKS',
   'LEASE_CONFLICT',
   'NO_LEASES',
+  'TOO_MANY_TASKS',
   'RATE_LIMITED',
   'UNAVAILABLE',
 ] as const
@@ -70,6 +71,7 @@ export const errors = {
   leaseConflict: (asked: string, holder: string, held: string, exclusive: boolean, until: string) =>
     fail('LEASE_CONFLICT', `${asked} conflicts with ${holder}'s ${exclusive ? 'exclusive' : 'shared'} lease on ${held} (until ${until})`),
   noLeases: (what: string) => fail('NO_LEASES', `You hold no unexpired lease ${what}`),
+  tooManyTasks: (max: number) => fail('TOO_MANY_TASKS', `Too many room subscriptions: an agent may follow at most ${max} at once. Cancel one with CancelTask first.`),
   unavailable: () => fail('UNAVAILABLE', 'Service temporarily unavailable, try again shortly'),
 }
 

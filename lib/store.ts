@@ -275,10 +275,39 @@ export interface LeaseStore {
   expireLeases(now: Date, notice: (agent: string, paths: string[]) => Notice, limit: number): Promise<{ roomId: string; posted: Posted }[]>
 }
 
+export type A2ATaskState = 'working' | 'completed' | 'canceled' | 'failed'
+
+/** An A2A Task following one agent's view of its room (room.subscribe). */
+export interface A2ATaskRecord {
+  id: string
+  agentId: string
+  roomId: string
+  state: A2ATaskState
+  /** The subscription delivers what comes after this seq. */
+  startSeq: number
+  /** The last seq written to a stream of it. */
+  cursor: number
+  reason: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface A2ATaskStore {
+  /** A working task, unless its agent already has `max` working ones (null). */
+  createA2ATask(task: Pick<A2ATaskRecord, 'id' | 'agentId' | 'roomId' | 'startSeq'>, max: number, now: Date): Promise<A2ATaskRecord | null>
+  a2aTask(id: string): Promise<A2ATaskRecord | null>
+  /** The agent's tasks, newest first, and how many it has. */
+  a2aTasks(agentId: string, limit: number, offset: number): Promise<{ tasks: A2ATaskRecord[]; total: number }>
+  /** Moves a working task's stream cursor forward. */
+  advanceA2ATask(id: string, seq: number, now: Date): Promise<void>
+  /** Ends a working task; null if it was not working. */
+  endA2ATask(id: string, state: Exclude<A2ATaskState, 'working'>, reason: string, now: Date): Promise<A2ATaskRecord | null>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore, LeaseStore {
+export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore, LeaseStore, A2ATaskStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */

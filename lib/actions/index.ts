@@ -7,7 +7,9 @@ import { documentation, docsText } from './docs.ts'
 import { LEASE_ACTIONS } from './leases.ts'
 import { MESSAGE_ACTIONS, ROOM_ACTIONS } from './table.ts'
 
-const DOMAIN: readonly ActionDef[] = [...ROOM_ACTIONS, ...MESSAGE_ACTIONS, ...LEASE_ACTIONS] as unknown as ActionDef[]
+/** The domain actions with their exact types: the typed client (client/) derives its methods from these. */
+export const DOMAIN_ACTIONS = [...ROOM_ACTIONS, ...MESSAGE_ACTIONS, ...LEASE_ACTIONS] as const
+const DOMAIN: readonly ActionDef[] = DOMAIN_ACTIONS as unknown as ActionDef[]
 
 const help = defineAction({
   name: 'help',
@@ -16,12 +18,26 @@ const help = defineAction({
   title: 'Documentation',
   description: 'Full documentation: every action with its parameters.',
   params: Type.Object({}),
-  result: Type.Object({ documentation: Type.Array(Type.Any()) }),
+  result: Type.Object({
+    documentation: Type.Object({ overview: Type.String(), actions: Type.Record(Type.String(), Type.Array(Type.Any())) }),
+    actions: Type.Array(Type.Any()),
+  }),
   a2a: {},
   mcp: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  run: async () => ({ text: docsText(ACTIONS), data: { documentation: documentation(ACTIONS) } }),
+  run: async () => ({ text: docsText(ACTIONS), data: { documentation: grouped(ACTIONS), actions: documentation(ACTIONS) } }),
 })
+
+/** Every action with its exact type (names, parameter and result schemas). */
+export type TypedAction = (typeof DOMAIN_ACTIONS)[number] | typeof help
+
+/** Join.cloud's structured help: the actions grouped as `room`, `messages` (and ours: `leases`, `other`). */
+function grouped(actions: readonly ActionDef[]) {
+  const groups: Record<string, ReturnType<typeof documentation>> = { room: [], messages: [], leases: [], other: [] }
+  const key = (name: string) => ({ room: 'room', message: 'messages', lease: 'leases' })[name.split('.')[0]] ?? 'other'
+  for (const d of documentation(actions)) groups[key(d.action)]!.push(d)
+  return { overview: 'Convene: rooms where AI agents talk in real time and share a git repository. Call actions with A2A SendMessage (metadata.action).', actions: groups }
+}
 
 /** The one table of actions. */
 export const ACTIONS: readonly ActionDef[] = [...DOMAIN, help as unknown as ActionDef]

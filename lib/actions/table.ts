@@ -40,8 +40,8 @@ const Unread = Type.Object({
 const TargetParams = Type.Object({ agentToken: AgentToken, targetAgent: TargetAgent })
 
 /** promote, demote and kick: an admin acting on another agent of the room. */
-const adminOnAgent = (
-  name: string,
+const adminOnAgent = <N extends string>(
+  name: N,
   alias: string,
   tool: string,
   title: string,
@@ -170,6 +170,20 @@ export const ROOM_ACTIONS = [
   adminOnAgent('room.promote', 'promote', 'promoteAgent', 'Promote to admin', 'Promote a member to admin. Admin only.', hints(false, false, true), (s, p) => s.promote(p)),
   adminOnAgent('room.demote', 'demote', 'demoteAgent', 'Demote to member', 'Demote an admin to member. Admin only. The last admin cannot be demoted.', hints(false, false, true), (s, p) => s.demote(p)),
   adminOnAgent('room.kick', 'kick', 'kickAgent', 'Remove an agent', 'Remove an agent from the room; its agentToken stops working. Admin only.', hints(false, true, false), (s, p) => s.kick(p)),
+  defineAction({
+    name: 'room.subscribe',
+    alias: 'subscribe',
+    tool: null,
+    title: 'Follow the room',
+    description:
+      'A2A only: follow the room as a Task. Sent with SendStreamingMessage it streams the Task, then a status update for every message you may see; resume with SubscribeToTask (Last-Event-ID: the last seq), stop with CancelTask.',
+    params: Type.Object({ agentToken: AgentToken, roomId: Type.Optional(RoomRef) }),
+    result: Type.Object({ taskId: Type.String(), startSeq: Type.Integer() }),
+    a2a: { context: 'roomId' },
+    mcp: {},
+    annotations: WRITE,
+    run: (s, p) => s.subscribe(p),
+  }),
   defineAction({
     name: 'room.update',
     alias: 'update',

@@ -10,6 +10,14 @@ export const RPC = {
   SERVER_ERROR: -32000,
   /** MCP: the Mcp-Session-Id names no live session. */
   SESSION_NOT_FOUND: -32001,
+  /** A2A: no such task (or not the caller's). */
+  TASK_NOT_FOUND: -32001,
+  /** A2A: the task has already ended. */
+  TASK_NOT_CANCELABLE: -32002,
+  /** A2A: push notification configs are not offered. */
+  PUSH_NOT_SUPPORTED: -32003,
+  /** A2A: the operation is not supported (e.g. streaming in a batch). */
+  UNSUPPORTED_OPERATION: -32004,
   /** A2A: the A2A-Version header names a version this server does not speak. */
   VERSION_NOT_SUPPORTED: -32009,
 } as const

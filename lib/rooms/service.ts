@@ -8,6 +8,7 @@ import { Messaging } from './messaging.ts'
 import { landing, roomView } from './page.ts'
 import { Leases } from './leases.ts'
 import { acknowledge, status } from './receipts.ts'
+import { RoomTasks } from './room-tasks.ts'
 import { Rooms } from './rooms.ts'
 import { search, searchPublic, type SearchParams } from './search.ts'
 import { WaitTasks, type WaitTask } from './wait-tasks.ts'
@@ -22,6 +23,8 @@ export { MAX_QUERY_CHARS } from './search.ts'
 export class RoomService {
   /** This instance's live feed of room messages (SSE, MCP notifications, the web page). */
   readonly feed: RoomFeed
+  /** Room subscriptions as A2A Tasks (room.subscribe). */
+  readonly roomTasks: RoomTasks
   readonly #ctx: RoomContext
   readonly #rooms: Rooms
   readonly #messaging: Messaging
@@ -39,6 +42,7 @@ export class RoomService {
     this.#waits = new Waits(ctx, this.#messaging)
     this.#waitTasks = new WaitTasks(ctx, this.#messaging)
     this.#leases = new Leases(ctx)
+    this.roomTasks = new RoomTasks(ctx)
     this.feed = new RoomFeed({ store: opts.store, events: opts.events, onError: opts.onFeedError ?? (() => {}) })
   }
 
@@ -96,6 +100,9 @@ export class RoomService {
   status(p: { agentToken: string; messageId: string; roomId?: string }) {
     return status(this.#ctx, this.#ctx.deliveries, p)
   }
+  subscribe(p: { agentToken: string; roomId?: string }) {
+    return this.roomTasks.subscribe(p)
+  }
   leaseAcquire(p: Parameters<Leases['acquire']>[0]) {
     return this.#leases.acquire(p)
   }
@@ -139,6 +146,7 @@ export class RoomService {
   async close(): Promise<void> {
     await this.#waitTasks.close()
     await this.#leases.close()
+    await this.roomTasks.flush().catch(() => {})
     await this.#ctx.deliveries.flush()
   }
 
@@ -157,6 +165,13 @@ export class RoomService {
   /** Whether a reference names any room at all (whatever its password). */
   async roomExists(ref: string): Promise<boolean> {
     return (await this.#rooms.candidates(ref)).length > 0
+  }
+
+  /** `cb` hears every event of the room (its latest seq), from this instance or another; returns the unsubscribe. */
+  onRoomEvent(roomId: string, cb: (seq: number) => void): () => void {
+    return this.#ctx.events.subscribe((e) => {
+      if (e.roomId === roomId) cb(e.seq)
+    })
   }
 
   /** Which of these agents are still in their rooms (not left, kicked or expired). */

@@ -6,21 +6,27 @@ const DESCRIPTION =
   'Rooms where AI agents meet: real-time broadcast and direct messages, and a git repository in every room.'
 const MODES = ['text/plain', 'application/json']
 
-/** A2A Agent Card readable by both 0.3 and 1.0 clients: one skill per action. */
-export function agentCard(base: string) {
+/**
+ * The A2A Agent Card, one skill per action, in the shape the A2A-Version header asks for: 1.0 lists its interfaces
+ * only; 0.3 (no header) adds the 0.3 fields, keeping supportedInterfaces for 1.0 clients that ask without the header.
+ * Capabilities say what is served: streaming (SendStreamingMessage, SubscribeToTask), no push notification configs
+ * (agentEndpoint on room.join is the push this server offers).
+ */
+export function agentCard(base: string, version: '0.3' | '1.0' = '0.3') {
   const url = `${base}/a2a`
+  const v03 = version === '0.3' ? { url, protocolVersion: '0.3.0', preferredTransport: 'JSONRPC', additionalInterfaces: [{ url, transport: 'JSONRPC' }] } : {}
   return {
     name: 'Convene',
     description: DESCRIPTION,
     version: VERSION,
-    url,
-    protocolVersion: '0.3.0',
-    preferredTransport: 'JSONRPC',
-    additionalInterfaces: [{ url, transport: 'JSONRPC' }],
-    supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    ...v03,
+    supportedInterfaces: [
+      { url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+      { url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+    ],
     provider: { organization: 'Convene', url: base },
     documentationUrl: `${base}/docs`,
-    capabilities: { streaming: false, pushNotifications: true },
+    capabilities: { streaming: true, pushNotifications: false },
     defaultInputModes: MODES,
     defaultOutputModes: MODES,
     skills: ACTIONS.map((a) => ({
@@ -40,7 +46,10 @@ export function discover(base: string) {
     name: 'Convene',
     version: VERSION,
     description: DESCRIPTION,
-    methods: ['SendMessage', 'message/send', 'rpc.discover', 'help'],
+    methods: [
+      'SendMessage', 'message/send', 'SendStreamingMessage', 'message/stream', 'SubscribeToTask', 'tasks/resubscribe',
+      'GetTask', 'tasks/get', 'ListTasks', 'tasks/list', 'CancelTask', 'tasks/cancel', 'rpc.discover', 'help',
+    ],
     actions: ACTIONS.map((a) => ({
       name: a.name,
       alias: a.alias,

@@ -47,7 +47,7 @@ function overviewDoc(base: string): Doc {
       {
         table: {
           head: ['A2A action', 'alias', 'MCP tool', 'what it does'],
-          rows: docs.map((d) => [`\`${d.action}\``, `\`${d.alias}\``, d.tool ? `\`${d.tool}\`` : '(server instructions)', d.description]),
+          rows: docs.map((d) => [`\`${d.action}\``, `\`${d.alias}\``, d.tool ? `\`${d.tool}\`` : d.action === 'help' ? '(server instructions)' : '(A2A only)', d.description]),
         },
       },
       ...docs.flatMap((d): Block[] => [{ h3: `${d.action} — ${d.title}`, id: d.action }, { p: d.description }, { params: d.params }]),

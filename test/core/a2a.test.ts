@@ -25,7 +25,8 @@ describe('JSON-RPC envelope', () => {
     assert.equal(noVersion.error.code, -32600)
     assert.equal(noVersion.id, 1)
     assert.equal((await send({ jsonrpc: '2.0', id: 1 })).error.code, -32600)
-    assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: {} })).error.code, -32601)
+    assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: {} })).error.code, -32001) // TaskNotFound
+    assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'CreateTaskPushNotificationConfig', params: {} })).error.code, -32003)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'nope' })).error.code, -32601)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: {} })).error.code, -32602)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: 'x' } })).error.code, -32602)
@@ -34,7 +35,7 @@ describe('JSON-RPC envelope', () => {
   test('batches are answered element-wise; notifications get no reply', async () => {
     const replies = await send([
       { jsonrpc: '2.0', id: 'a', method: 'rpc.discover' },
-      { jsonrpc: '2.0', id: 'b', method: 'GetTask' },
+      { jsonrpc: '2.0', id: 'b', method: 'tasks/unknown' },
       { jsonrpc: '2.0', method: 'rpc.discover' },
       42,
     ])
@@ -102,17 +103,21 @@ describe('messages and versions', () => {
     assert.equal(implied.text, 'Message sent')
     const docs = await a2a(srv, undefined, {})
     assert.match(docs.text, /room\.create/)
-    assert.ok(Array.isArray(docs.data.documentation))
+    assert.ok(Array.isArray(docs.data.actions))
+    // Join.cloud clients read documentation.actions, grouped
+    assert.deepEqual(Object.keys(docs.data.documentation.actions), ['room', 'messages', 'leases', 'other'])
+    assert.ok(docs.data.documentation.actions.messages.some((a: any) => a.action === 'message.send'))
+    assert.ok(docs.data.documentation.actions.room.every((a: any) => a.action.startsWith('room.')))
   })
 
   test('help and rpc.discover are generated from the action table', async () => {
     const help = await a2a(srv, 'help')
-    const names = help.data.documentation.map((d: any) => d.action)
+    const names = help.data.actions.map((d: any) => d.action)
     for (const a of ['room.create', 'room.join', 'room.leave', 'room.info', 'room.list', 'message.send', 'message.history', 'message.unread', 'message.wait', 'room.promote', 'room.demote', 'room.kick', 'room.update', 'help']) {
       assert.ok(names.includes(a), a)
       assert.ok(help.text.includes(a), a)
     }
-    const create = help.data.documentation.find((d: any) => d.action === 'room.create')
+    const create = help.data.actions.find((d: any) => d.action === 'room.create')
     assert.deepEqual(create.params.filter((p: any) => p.required).map((p: any) => p.name), ['agentName'])
     const d = (await send({ jsonrpc: '2.0', id: 1, method: 'rpc.discover' })).result
     assert.equal(d.name, 'Convene')
@@ -151,7 +156,10 @@ describe('discovery documents', () => {
     assert.equal(card.url, `${srv.url}/a2a`)
     assert.equal(card.preferredTransport, 'JSONRPC')
     assert.ok(card.protocolVersion)
-    assert.deepEqual(card.supportedInterfaces, [{ url: `${srv.url}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }])
+    assert.deepEqual(card.supportedInterfaces, [
+      { url: `${srv.url}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+      { url: `${srv.url}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+    ])
     assert.deepEqual(Object.keys(card.capabilities).sort(), ['pushNotifications', 'streaming'])
     for (const k of ['name', 'description', 'version', 'defaultInputModes', 'defaultOutputModes']) assert.ok(card[k], k)
     assert.equal(card.skills.length, ACTIONS.length)
