@@ -10,6 +10,7 @@ import { pushStore } from './push.ts'
 import { roomQueries } from './rooms.ts'
 import { receiptQueries } from './receipts.ts'
 import { searchQueries } from './search.ts'
+import { taskPushQueries } from './task-push.ts'
 import { waitTaskStore } from './wait-tasks.ts'
 
 export function sqlStore(db: Database): Store {
@@ -25,6 +26,7 @@ export function sqlStore(db: Database): Store {
     ...receiptQueries(db),
     ...leaseQueries(db),
     ...a2aTaskQueries(db),
+    ...taskPushQueries(db),
     withLock: (key, fn) => locks.run(key, () => db.withAdvisoryLock(key, fn)),
     async ping() {
       await db.query('SELECT 1')

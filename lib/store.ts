@@ -304,10 +304,35 @@ export interface A2ATaskStore {
   endA2ATask(id: string, state: Exclude<A2ATaskState, 'working'>, reason: string, now: Date): Promise<A2ATaskRecord | null>
 }
 
+/** Where a task's status updates are pushed (A2A TaskPushNotificationConfig). */
+export interface PushConfigRecord {
+  taskId: string
+  id: string
+  url: string
+  token: string | null
+  authScheme: string | null
+  authCredentials: string | null
+  createdAt: Date
+}
+
+/** Push configs of tasks, and their delivery progress (the same lease/cursor/backoff scheme as agents' pushes). */
+export interface TaskPushStore {
+  /** Adds or replaces a config of a working task, delivering what comes after `cursor`; false if the task is not working. */
+  putPushConfig(c: Omit<PushConfigRecord, 'createdAt'>, cursor: number, max: number, now: Date): Promise<'ok' | 'full' | 'gone'>
+  pushConfig(taskId: string, id: string): Promise<PushConfigRecord | null>
+  pushConfigs(taskId: string): Promise<PushConfigRecord[]>
+  deletePushConfig(taskId: string, id: string): Promise<boolean>
+  claimTaskPush(owner: string, leaseMs: number, scope: { roomId?: string; key?: string }): Promise<(PushClaim & { taskId: string; configId: string; token: string | null; authScheme: string | null; authCredentials: string | null })[]>
+  advanceTaskPush(taskId: string, id: string, owner: string, seq: number, leaseMs: number): Promise<boolean>
+  finishTaskPush(taskId: string, id: string, owner: string, cursor: number): Promise<{ more: boolean }>
+  backoffTaskPush(taskId: string, id: string, owner: string, cursor: number, failures: number, delayMs: number): Promise<void>
+  releaseTaskPushes(owner: string): Promise<void>
+}
+
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
 
-export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore, LeaseStore, A2ATaskStore {
+export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore, LeaseStore, A2ATaskStore, TaskPushStore {
   readonly kind: 'postgres' | 'pglite'
 
   /** Creates a room with its creator as admin; `sameNameIds` must still be the rooms of that name, else RoomNameRaceError. */

@@ -3,26 +3,30 @@ import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { safePost } from '../lib/push/http.ts'
 import { PUSH_HEADERS } from '../lib/push/payload.ts'
-import { PushWorker } from '../lib/push/worker.ts'
+import { taskPushPayload, taskQueue } from '../lib/push/task-queue.ts'
+import { agentQueue, PushWorker } from '../lib/push/worker.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     push: PushWorker
+    /** Deliveries to A2A tasks' push notification configs. */
+    taskPush: PushWorker
   }
 }
 
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const worker = new PushWorker({
+    const options = {
       store: app.store,
       bus: app.events,
-      post: (endpoint, body, signal) =>
+      queue: agentQueue(app.store),
+      post: (endpoint: string, body: string, signal: AbortSignal, headers?: Record<string, string>) =>
         safePost(endpoint, body, {
           allowPrivate: config.allowPrivateEndpoints,
           connectTimeoutMs: config.pushConnectTimeoutMs,
           timeoutMs: config.pushTimeoutMs,
           maxResponseBytes: config.pushResponseMaxBytes,
-          headers: PUSH_HEADERS,
+          headers: { ...PUSH_HEADERS, ...headers },
           signal,
         }),
       retryBaseMs: config.pushRetryBaseMs,
@@ -31,11 +35,25 @@ export default fp<{ config: Config }>(
       // Retries left by a stopped instance and events nobody heard: looked for at the bus's resync pace.
       sweepMs: config.busResyncSeconds * 1000,
       log: app.log,
-      onResult: (result) => app.metrics.pushDeliveries.inc({ result }),
+      onResult: (result: 'ok' | 'failed') => app.metrics.pushDeliveries.inc({ result }),
+    }
+    const worker = new PushWorker(options)
+    // Push notification configs of A2A tasks: the same machinery, StreamResponse bodies, the agent's own messages too.
+    const tasks = new PushWorker({
+      ...options,
+      queue: taskQueue(app.store),
+      payload: taskPushPayload,
+      skipOwn: false,
     })
     app.decorate('push', worker)
-    app.addHook('onReady', async () => worker.start())
-    app.addHook('preClose', async () => worker.close())
+    app.decorate('taskPush', tasks)
+    app.addHook('onReady', async () => {
+      worker.start()
+      tasks.start()
+    })
+    app.addHook('preClose', async () => {
+      await Promise.all([worker.close(), tasks.close()])
+    })
   },
   { name: 'push', dependencies: ['db', 'events', 'metrics'] },
 )

@@ -1,15 +1,48 @@
-// A2A push delivery: one instance at a time per agent, messages in seq order, retries with backoff.
+// A2A push delivery: one instance at a time per target, messages in seq order, retries with backoff.
 import { randomUUID } from 'node:crypto'
 import type { EventBus } from '../events/bus.ts'
 import { removalIn } from '../rooms/removal.ts'
-import type { MessageRecord, PushClaim, Store } from '../store.ts'
+import type { MessageRecord, PushClaim, PushStore, Store } from '../store.ts'
 import { pushPayload } from './payload.ts'
 
+/** Where pushes go: an agent's endpoint, or a task's push config. `key` names it in its queue. */
+export interface PushTarget extends PushClaim {
+  key: string
+  /** Extra request headers (a config's token and authentication). */
+  headers?: Record<string, string>
+  /** The task a config belongs to. */
+  taskId?: string
+}
+
+/** Push progress kept in the store: leases so one instance delivers to a target at a time, cursors that move on 2xx. */
+export interface PushQueue {
+  claim(owner: string, leaseMs: number, scope: { roomId?: string; key?: string }): Promise<PushTarget[]>
+  advance(key: string, owner: string, seq: number, leaseMs: number): Promise<boolean>
+  finish(key: string, owner: string, cursor: number): Promise<{ more: boolean }>
+  backoff(key: string, owner: string, cursor: number, failures: number, delayMs: number): Promise<void>
+  release(owner: string): Promise<void>
+}
+
+/** Agents that joined with an agentEndpoint: their own messages are not pushed back to them. */
+export const agentQueue = (s: PushStore): PushQueue => ({
+  claim: async (owner, leaseMs, scope) =>
+    (await s.claimPush(owner, leaseMs, { roomId: scope.roomId, agentId: scope.key })).map((c) => ({ ...c, key: c.agentId })),
+  advance: (key, owner, seq, leaseMs) => s.advancePush(key, owner, seq, leaseMs),
+  finish: (key, owner, cursor) => s.finishPush(key, owner, cursor),
+  backoff: (key, owner, cursor, failures, delayMs) => s.backoffPush(key, owner, cursor, failures, delayMs),
+  release: (owner) => s.releasePushes(owner),
+})
+
 export interface PushWorkerOptions {
-  store: Store
+  store: Pick<Store, 'roomById' | 'readAfter' | 'existingAgents'>
   bus: EventBus
+  /** Default: agents' endpoints (agentQueue of the store). */
+  queue: PushQueue
+  /** The body for one message (default: the A2A SendMessage request); `skipOwn`: leave out the target agent's own. */
+  payload?: (m: MessageRecord, target: PushTarget) => string
+  skipOwn?: boolean
   /** POSTs one payload; resolves to the HTTP status, rejects on a transport failure or refused address. */
-  post(endpoint: string, body: string, signal: AbortSignal): Promise<number>
+  post(endpoint: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<number>
   retryBaseMs: number
   retryMaxMs: number
   /** How long a claim lasts without progress before another instance may take over. */
@@ -55,26 +88,26 @@ export class PushWorker {
     for (const t of this.timers) clearTimeout(t)
     this.abort.abort()
     await Promise.allSettled([...this.active.values()])
-    await this.opts.store.releasePushes(this.me).catch(() => {})
+    await this.opts.queue.release(this.me).catch(() => {})
   }
 
-  /** Claims due agents (of one room, one agent, or any) and starts delivering to each. */
-  async claim(scope: 'room' | 'agent' | 'any', id?: string): Promise<void> {
+  /** Claims due targets (of one room, one key, or any) and starts delivering to each. */
+  async claim(scope: 'room' | 'key' | 'any', id?: string): Promise<void> {
     if (this.closed) return
-    const target = scope === 'room' ? { roomId: id } : scope === 'agent' ? { agentId: id } : {}
+    const target = scope === 'room' ? { roomId: id } : scope === 'key' ? { key: id } : {}
     try {
-      for (const claim of await this.opts.store.claimPush(this.me, this.opts.leaseMs, target)) this.run(claim)
+      for (const claim of await this.opts.queue.claim(this.me, this.opts.leaseMs, target)) this.run(claim)
     } catch (err) {
       if (!this.closed) this.opts.log.warn({ err }, 'push claim failed')
     }
   }
 
-  private run(claim: PushClaim) {
-    const job = this.deliver(claim).finally(() => this.active.delete(claim.agentId))
-    this.active.set(claim.agentId, job)
+  private run(claim: PushTarget) {
+    const job = this.deliver(claim).finally(() => this.active.delete(claim.key))
+    this.active.set(claim.key, job)
   }
 
-  private async deliver(row: PushClaim): Promise<void> {
+  private async deliver(row: PushTarget): Promise<void> {
     const agent = { id: row.agentId, roomId: row.roomId }
     let cursor = row.cursor
     let failures = row.failures
@@ -88,11 +121,11 @@ export class PushWorker {
         const removal = await removalIn(this.opts.store, rows, [agent.id])
         for (const m of rows) {
           if (this.closed || (removal && m.seq >= removal.seq)) return
-          if (m.fromId !== agent.id) {
-            const ok = await this.send(row.endpoint, m)
+          if (!(this.opts.skipOwn ?? true) || m.fromId !== agent.id) {
+            const ok = await this.send(row, m)
             if (!ok) return await this.backoff(row, cursor, ++failures)
             failures = 0
-            if (!(await this.opts.store.advancePush(agent.id, this.me, m.seq, this.opts.leaseMs))) return
+            if (!(await this.opts.queue.advance(row.key, this.me, m.seq, this.opts.leaseMs))) return
           }
           cursor = m.seq
         }
@@ -102,18 +135,20 @@ export class PushWorker {
           break
         }
       }
-      const { more } = await this.opts.store.finishPush(agent.id, this.me, cursor)
+      const { more } = await this.opts.queue.finish(row.key, this.me, cursor)
       // An event that arrived while this instance held the lease was skipped by its claimer: look again.
-      if (more) void this.claim('agent', agent.id)
+      if (more) void this.claim('key', row.key)
     } catch (err) {
       if (!this.closed) this.opts.log.warn({ err, agentId: agent.id }, 'push delivery failed')
       await this.backoff(row, cursor, ++failures).catch(() => {})
     }
   }
 
-  private async send(endpoint: string, m: MessageRecord): Promise<boolean> {
+  private async send(target: PushTarget, m: MessageRecord): Promise<boolean> {
+    const endpoint = target.endpoint
     try {
-      const status = await this.opts.post(endpoint, pushPayload(m), this.abort.signal)
+      const body = this.opts.payload ? this.opts.payload(m, target) : pushPayload(m)
+      const status = await this.opts.post(endpoint, body, this.abort.signal, target.headers)
       const ok = status >= 200 && status < 300
       this.opts.onResult?.(ok ? 'ok' : 'failed')
       return ok
@@ -124,14 +159,14 @@ export class PushWorker {
     }
   }
 
-  private async backoff(row: PushClaim, cursor: number, failures: number) {
+  private async backoff(row: PushTarget, cursor: number, failures: number) {
     if (this.closed) return
     const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(failures - 1, 30))
     const jittered = Math.round(delay * (0.8 + Math.random() * 0.4))
-    await this.opts.store.backoffPush(row.agentId, this.me, cursor, failures, jittered)
+    await this.opts.queue.backoff(row.key, this.me, cursor, failures, jittered)
     const t = setTimeout(() => {
       this.timers.delete(t)
-      void this.claim('agent', row.agentId)
+      void this.claim('key', row.key)
     }, jittered + 5)
     t.unref()
     this.timers.add(t)

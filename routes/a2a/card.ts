@@ -9,8 +9,8 @@ const MODES = ['text/plain', 'application/json']
 /**
  * The A2A Agent Card, one skill per action, in the shape the A2A-Version header asks for: 1.0 lists its interfaces
  * only; 0.3 (no header) adds the 0.3 fields, keeping supportedInterfaces for 1.0 clients that ask without the header.
- * Capabilities say what is served: streaming (SendStreamingMessage, SubscribeToTask), no push notification configs
- * (agentEndpoint on room.join is the push this server offers).
+ * Capabilities say what is served: streaming (SendStreamingMessage, SubscribeToTask) and push notification configs
+ * on room subscription tasks.
  */
 export function agentCard(base: string, version: '0.3' | '1.0' = '0.3') {
   const url = `${base}/a2a`
@@ -26,7 +26,7 @@ export function agentCard(base: string, version: '0.3' | '1.0' = '0.3') {
     ],
     provider: { organization: 'Convene', url: base },
     documentationUrl: `${base}/docs`,
-    capabilities: { streaming: true, pushNotifications: false },
+    capabilities: { streaming: true, pushNotifications: true },
     defaultInputModes: MODES,
     defaultOutputModes: MODES,
     skills: ACTIONS.map((a) => ({
@@ -48,7 +48,9 @@ export function discover(base: string) {
     description: DESCRIPTION,
     methods: [
       'SendMessage', 'message/send', 'SendStreamingMessage', 'message/stream', 'SubscribeToTask', 'tasks/resubscribe',
-      'GetTask', 'tasks/get', 'ListTasks', 'tasks/list', 'CancelTask', 'tasks/cancel', 'rpc.discover', 'help',
+      'GetTask', 'tasks/get', 'ListTasks', 'tasks/list', 'CancelTask', 'tasks/cancel', 'CreateTaskPushNotificationConfig',
+      'GetTaskPushNotificationConfig', 'ListTaskPushNotificationConfigs', 'DeleteTaskPushNotificationConfig', 'tasks/pushNotificationConfig/set',
+      'tasks/pushNotificationConfig/get', 'tasks/pushNotificationConfig/list', 'tasks/pushNotificationConfig/delete', 'rpc.discover', 'help',
     ],
     actions: ACTIONS.map((a) => ({
       name: a.name,

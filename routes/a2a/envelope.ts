@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto'
 import type { ErrorCode } from '../../lib/errors.ts'
 import { RPC, rpcError, type RpcCode, type RpcId } from '../../lib/net/jsonrpc.ts'
 
-/** A2A protocol generation the client speaks: from the A2A-Version header (absent → 0.3). */
-export type A2AVersion = '0.3' | '1.0'
+import type { A2AVersion } from '../../lib/a2a/task-shapes.ts'
+
+export type { A2AVersion } from '../../lib/a2a/task-shapes.ts'
 
 export function parseVersion(header: string | string[] | undefined): A2AVersion | null {
   const v = (Array.isArray(header) ? header[0] : header)?.trim()

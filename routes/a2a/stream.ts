@@ -9,7 +9,7 @@ import type { MessageRecord } from '../../lib/store.ts'
 import type { Subscription } from '../../lib/feed/room-feed.ts'
 import { rpcResult, type RpcId } from '../../lib/net/jsonrpc.ts'
 import type { A2AVersion } from './envelope.ts'
-import { statusEvent, taskEvent } from './tasks.ts'
+import { statusEvent, taskEvent } from '../../lib/a2a/task-shapes.ts'
 
 const PING_MS = 15_000
 /** A client this far behind is cut off (it resumes with Last-Event-ID). */

@@ -1,22 +1,17 @@
-/** The A2A Tasks API for room subscriptions: GetTask, ListTasks, CancelTask (1.0 and 0.3 names); push configs refused. */
+/** The A2A Tasks API for room subscriptions: GetTask, ListTasks, CancelTask (1.0 and 0.3 names). */
 import type { FastifyRequest } from 'fastify'
 import { ActionError } from '../../lib/errors.ts'
 import { RPC, rpcResult, type RpcId } from '../../lib/net/jsonrpc.ts'
 import type { RoomTask } from '../../lib/rooms/room-tasks.ts'
 import type { RoomService } from '../../lib/rooms/service.ts'
 import { a2aError, isObject, type A2AVersion } from './envelope.ts'
-import { taskJson } from './tasks.ts'
+import { taskJson } from '../../lib/a2a/task-shapes.ts'
 
 const GET = new Set(['GetTask', 'tasks/get'])
 const LIST = new Set(['ListTasks', 'tasks/list'])
 const CANCEL = new Set(['CancelTask', 'tasks/cancel'])
-const PUSH_CONFIG = new Set([
-  'CreateTaskPushNotificationConfig', 'GetTaskPushNotificationConfig', 'ListTaskPushNotificationConfigs', 'ListTaskPushNotificationConfig',
-  'DeleteTaskPushNotificationConfig', 'tasks/pushNotificationConfig/set', 'tasks/pushNotificationConfig/get',
-  'tasks/pushNotificationConfig/list', 'tasks/pushNotificationConfig/delete',
-])
 export const STREAM_METHODS = new Set(['SendStreamingMessage', 'message/stream', 'SubscribeToTask', 'tasks/resubscribe'])
-export const isTaskMethod = (m: string) => GET.has(m) || LIST.has(m) || CANCEL.has(m) || PUSH_CONFIG.has(m)
+export const isTaskMethod = (m: string) => GET.has(m) || LIST.has(m) || CANCEL.has(m)
 
 /** The agentToken of an `Authorization: Bearer` header, if any. */
 export function bearer(req: FastifyRequest): string | undefined {
@@ -45,9 +40,6 @@ export async function findTask(service: RoomService, req: FastifyRequest, params
 const notFound = (id: RpcId, v: A2AVersion) => a2aError(id, RPC.TASK_NOT_FOUND, 'Task not found', v)
 
 export async function taskMethod(method: string, params: unknown, v: A2AVersion, req: FastifyRequest, service: RoomService, id: RpcId) {
-  if (PUSH_CONFIG.has(method)) {
-    return a2aError(id, RPC.PUSH_NOT_SUPPORTED, 'Push notification configs are not supported: pass agentEndpoint to room.join to receive pushes', v)
-  }
   if (LIST.has(method)) {
     const p = isObject(params) ? params : {}
     const token = bearer(req) ?? (isObject(p.metadata) && typeof p.metadata.agentToken === 'string' ? p.metadata.agentToken : undefined)

@@ -26,7 +26,7 @@ describe('JSON-RPC envelope', () => {
     assert.equal(noVersion.id, 1)
     assert.equal((await send({ jsonrpc: '2.0', id: 1 })).error.code, -32600)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: {} })).error.code, -32001) // TaskNotFound
-    assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'CreateTaskPushNotificationConfig', params: {} })).error.code, -32003)
+    assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'CreateTaskPushNotificationConfig', params: {} })).error.code, -32001)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'nope' })).error.code, -32601)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: {} })).error.code, -32602)
     assert.equal((await send({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: 'x' } })).error.code, -32602)

@@ -81,7 +81,7 @@ test('push refuses private addresses without ALLOW_PRIVATE_ENDPOINTS, at join an
   const agent = (await srv.app.store.agentByToken((await import('../../lib/ids.ts')).hashToken(bob).toString('hex')))!.agent
   await srv.app.db.query('UPDATE agents SET endpoint = $2 WHERE id = $1', [agent.id, rx.url])
   await send(srv, alice, 'secret')
-  await srv.app.push.claim('agent', agent.id)
+  await srv.app.push.claim('key', agent.id)
   const deadline = Date.now() + 5000
   let failures = 0
   while (failures === 0 && Date.now() < deadline) {

@@ -1,8 +1,10 @@
 /** A2A Task shapes for room subscriptions, in both generations: the Task, its status updates, a room message. */
-import { toWire } from '../../lib/rooms/wire.ts'
-import type { RoomTask } from '../../lib/rooms/room-tasks.ts'
-import type { MessageRecord } from '../../lib/store.ts'
-import type { A2AVersion } from './envelope.ts'
+import { toWire } from '../rooms/wire.ts'
+import type { RoomTask } from '../rooms/room-tasks.ts'
+import type { MessageRecord } from '../store.ts'
+
+/** A2A protocol generation a client speaks: from the A2A-Version header (absent → 0.3). */
+export type A2AVersion = '0.3' | '1.0'
 
 const STATE_1 = { working: 'TASK_STATE_WORKING', completed: 'TASK_STATE_COMPLETED', canceled: 'TASK_STATE_CANCELED', failed: 'TASK_STATE_FAILED' } as const
 
