@@ -19,6 +19,8 @@ const toTask = (r: Row): A2ATaskRecord => ({
 export function a2aTaskQueries(db: Database): A2ATaskStore {
   return {
     async createA2ATask(t, max, now) {
+      // an agent's ended tasks are kept a day for GetTask, then go
+      await db.query(`DELETE FROM a2a_tasks WHERE agent_id = $1 AND state <> 'working' AND updated_at < $2`, [t.agentId, new Date(now.getTime() - 86_400_000)])
       const [r] = await db.query(
         `INSERT INTO a2a_tasks (id, agent_id, room_id, state, start_seq, cursor, created_at, updated_at)
          SELECT $1, $2, $3, 'working', $4, $4, $5, $5

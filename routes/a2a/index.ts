@@ -15,6 +15,8 @@ import { isPushConfigMethod, pushConfigMethod } from './push-configs.ts'
 import { a2aError, agentMessage, copyFields, errorMessage, isObject, parseVersion, readParts, type A2AVersion } from './envelope.ts'
 
 const SEND_METHODS = new Set(['SendMessage', 'message/send'])
+/** Streams of one task open on this instance (a client resuming needs one; a few allow overlap). */
+const MAX_STREAMS_PER_TASK = 4
 
 const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const service = app.rooms
@@ -128,6 +130,10 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       task = await service.roomTasks.get(taskId)
       if (!task) return streamOnce(reply.raw, id, answer)
       after = task.startSeq
+    }
+    // (a task SendStreamingMessage just made has none yet: only resumes can be refused, before anything is sent)
+    if (!reply.sent && [...streams].filter((x) => x.taskId === task.id).length >= MAX_STREAMS_PER_TASK) {
+      return a2aError(id, RPC.UNSUPPORTED_OPERATION, `Too many streams of this task (at most ${MAX_STREAMS_PER_TASK}); close one first`, version)
     }
     if (!reply.sent) reply.hijack()
     const s = new TaskStream(reply.raw, service, version, id, task)

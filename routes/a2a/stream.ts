@@ -50,6 +50,10 @@ export class TaskStream {
     raw.once('close', () => this.stop())
   }
 
+  get taskId(): string {
+    return this.task.id
+  }
+
   /** Writes the Task, then follows the room after `after` until the task ends. */
   start(after: number): void {
     this.raw.writeHead(200, SSE_HEADERS)
