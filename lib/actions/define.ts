@@ -52,7 +52,10 @@ export const hints = (readOnly: boolean, destructive: boolean, idempotent: boole
 export const READ = hints(true, false, true)
 export const WRITE = hints(false, false, false)
 
-export const defineAction = <P extends TObject, R extends TObject>(def: ActionDef<P, R>): ActionDef<P, R> => def
+/** Keeps the name's literal type, so typed clients (client/) can derive one method per action. */
+export const defineAction = <P extends TObject, R extends TObject, const N extends string = string>(
+  def: ActionDef<P, R> & { name: N },
+): ActionDef<P, R> & { name: N } => def
 
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>()
 const compile = (schema: TSchema) => {
