@@ -77,9 +77,10 @@ export class RoomContext {
     return authed
   }
 
-  checkEndpoint(endpoint: string | undefined): void {
+  /** An outbound URL (push endpoint) is public http(s), unless private ones are allowed. */
+  checkEndpoint(endpoint: string | undefined, param = 'agentEndpoint'): void {
     if (endpoint === undefined) return
     const problem = endpointProblem(endpoint, this.opts.allowPrivateEndpoints)
-    if (problem) throw errors.invalid('agentEndpoint', problem)
+    if (problem) throw errors.invalid(param, problem)
   }
 }

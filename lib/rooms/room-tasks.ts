@@ -1,10 +1,24 @@
 // Room subscriptions as A2A Tasks: an agent's view of its room, followed over streams that resume by seq.
 import { randomBytes } from 'node:crypto'
 import { errors } from '../errors.ts'
-import type { A2ATaskRecord, MessageRecord } from '../store.ts'
+import type { A2ATaskRecord, MessageRecord, PushConfigRecord } from '../store.ts'
 import type { RoomContext } from './context.ts'
 
 export const MAX_SUBSCRIPTIONS_PER_AGENT = 16
+export const MAX_CONFIGS_PER_TASK = 4
+const SCHEME = /^[A-Za-z][A-Za-z0-9._~+-]{0,63}$/
+/** Header-safe text: visible ASCII and spaces, no line breaks. */
+const HEADER_TEXT = /^[\x20-\x7e]{1,4096}$/
+const CONFIG_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** A push config as asked for: where to POST, and the headers to send. */
+export interface PushConfigInput {
+  id?: string
+  url: unknown
+  token?: unknown
+  scheme?: unknown
+  credentials?: unknown
+}
 /** Stream cursors are written at most this often per task (Last-Event-ID is the exact resume; the cursor a fallback). */
 const CURSOR_FLUSH_MS = 500
 
@@ -81,6 +95,44 @@ export class RoomTasks {
     const all = [...this.#cursors]
     this.#cursors.clear()
     for (const [id, seq] of all) await this.ctx.store.advanceA2ATask(id, seq, now)
+  }
+
+  /**
+   * Adds (or replaces) a push config of a working task, delivering what comes after now. The URL is checked like an
+   * agentEndpoint; the token and authentication must be safe to send as headers.
+   */
+  async putPushConfig(t: RoomTask, c: PushConfigInput): Promise<PushConfigRecord | null> {
+    if (typeof c.url !== 'string' || !c.url) throw errors.missing('url')
+    this.ctx.checkEndpoint(c.url, 'url')
+    const id = c.id ?? randomBytes(8).toString('hex')
+    if (!CONFIG_ID.test(id)) throw errors.invalid('id', 'must be 1–64 letters, digits, ".", "_" or "-"')
+    const text = (v: unknown, name: string) => {
+      if (v === undefined || v === '') return null
+      if (typeof v !== 'string' || !HEADER_TEXT.test(v)) throw errors.invalid(name, 'must be printable ASCII, at most 4096 characters')
+      return v
+    }
+    const token = text(c.token, 'token')
+    const scheme = c.scheme === undefined || c.scheme === '' ? null : c.scheme
+    if (scheme !== null && (typeof scheme !== 'string' || !SCHEME.test(scheme))) throw errors.invalid('authentication.scheme', 'must be an HTTP auth scheme such as Bearer')
+    const record = { taskId: t.id, id, url: c.url, token, authScheme: scheme, authCredentials: scheme === null ? null : text(c.credentials, 'authentication.credentials') }
+    const now = this.ctx.clock()
+    const after = (await this.ctx.store.lastSeqs([t.roomId])).get(t.roomId) ?? t.cursor
+    const put = await this.ctx.store.putPushConfig(record, after, MAX_CONFIGS_PER_TASK, now)
+    if (put === 'gone') return null
+    if (put === 'full') throw errors.invalid('taskId', `has ${MAX_CONFIGS_PER_TASK} push notification configs already (the most a task may have)`)
+    return { ...record, createdAt: now }
+  }
+
+  pushConfig(t: RoomTask, id: string) {
+    return this.ctx.store.pushConfig(t.id, id)
+  }
+
+  pushConfigs(t: RoomTask) {
+    return this.ctx.store.pushConfigs(t.id)
+  }
+
+  deletePushConfig(t: RoomTask, id: string) {
+    return this.ctx.store.deletePushConfig(t.id, id)
   }
 
   /** The newest `n` messages the task's agent may see since it started, oldest first. */

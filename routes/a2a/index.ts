@@ -99,7 +99,7 @@ const a2a: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
     if (method === 'help') return ok(await run('help', {}, undefined, version, req, signal))
     if (STREAM_METHODS.has(method)) return a2aError(id, RPC.UNSUPPORTED_OPERATION, `Unsupported operation: ${method} streams, so it cannot be batched`, version)
     if (isTaskMethod(method)) return taskMethod(method, params, version, req, service, id)
-    if (isPushConfigMethod(method)) return pushConfigMethod(method, params, version, req, service, app.store, config.allowPrivateEndpoints, id)
+    if (isPushConfigMethod(method)) return pushConfigMethod(method, params, version, req, service, id)
     if (!SEND_METHODS.has(method)) return a2aError(id, RPC.METHOD_NOT_FOUND, `Method not found: ${method}`, version)
     const call = actionCall(params)
     if (!call) return a2aError(id, RPC.INVALID_PARAMS, 'Invalid params: params.message must be an object', version)
