@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The `convene` command. Its code is TypeScript, run through tsx (a dependency, as for `npm start`): no build step.
+import { fileURLToPath } from 'node:url'
 import { register } from 'tsx/esm/api'
 
-register()
+// This package's tsconfig, wherever the command is run from.
+register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) })
 const { main } = await import('../cli/main.ts')
 const code = await main(process.argv.slice(2))
 // -1: a command that keeps running (the server) exits on its own.
