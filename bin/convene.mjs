@@ -3,6 +3,9 @@
 import { fileURLToPath } from 'node:url'
 import { register } from 'tsx/esm/api'
 
+// A reader that went away (`convene tail | head -1`) ends the command quietly.
+process.stdout.on('error', (err) => process.exit(err.code === 'EPIPE' ? 0 : 1))
+
 // This package's tsconfig, wherever the command is run from.
 register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) })
 const { main } = await import('../cli/main.ts')
