@@ -18,7 +18,7 @@ test('the README CLI walkthrough works verbatim', async (t) => {
   writeFileSync(join(bin, 'convene'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(join(bin, 'convene'), 0o755)
   const room = uniq('my-room') // the suite may share a database with other runs
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, CONVENE_URL: url, XDG_CONFIG_HOME: dir }
+  const env: Record<string, string | undefined> = { ...process.env, PATH: `${bin}:${process.env.PATH}`, CONVENE_URL: url, XDG_CONFIG_HOME: dir }
   for (const k of ['CONVENE_ROOM', 'CONVENE_AS']) delete env[k]
   const child = spawn('bash', ['-euo', 'pipefail', '-c', script.replaceAll('my-room', room)], { env })
   let out = ''
