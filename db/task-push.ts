@@ -48,6 +48,12 @@ export function taskPushQueries(db: Database): TaskPushStore {
     async pushConfigs(taskId) {
       return (await db.query(`SELECT ${COLS} FROM task_push_configs WHERE task_id = $1 ORDER BY created_at, id`, [taskId])).map(toConfig)
     },
+    async pushConfigRooms() {
+      const rows = await db.query<{ room_id: string }>(
+        `SELECT DISTINCT c.room_id FROM task_push_configs c JOIN a2a_tasks t ON t.id = c.task_id WHERE t.state = 'working'`,
+      )
+      return rows.map((r) => r.room_id)
+    },
     async deletePushConfig(taskId, id) {
       return (await db.query('DELETE FROM task_push_configs WHERE task_id = $1 AND id = $2 RETURNING id', [taskId, id])).length > 0
     },

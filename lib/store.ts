@@ -322,6 +322,8 @@ export interface TaskPushStore {
   pushConfig(taskId: string, id: string): Promise<PushConfigRecord | null>
   pushConfigs(taskId: string): Promise<PushConfigRecord[]>
   deletePushConfig(taskId: string, id: string): Promise<boolean>
+  /** Rooms that have push configs of working tasks. */
+  pushConfigRooms(): Promise<string[]>
   claimTaskPush(owner: string, leaseMs: number, scope: { roomId?: string; key?: string }): Promise<(PushClaim & { taskId: string; configId: string; token: string | null; authScheme: string | null; authCredentials: string | null })[]>
   advanceTaskPush(taskId: string, id: string, owner: string, seq: number, leaseMs: number): Promise<boolean>
   finishTaskPush(taskId: string, id: string, owner: string, cursor: number): Promise<{ more: boolean }>

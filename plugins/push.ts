@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { safePost } from '../lib/push/http.ts'
 import { PUSH_HEADERS } from '../lib/push/payload.ts'
-import { taskPushPayload, taskQueue } from '../lib/push/task-queue.ts'
+import { ConfigRooms, taskPushPayload, taskQueue } from '../lib/push/task-queue.ts'
 import { agentQueue, PushWorker } from '../lib/push/worker.ts'
 
 declare module 'fastify' {
@@ -39,9 +39,10 @@ export default fp<{ config: Config }>(
     }
     const worker = new PushWorker(options)
     // Push notification configs of A2A tasks: the same machinery, StreamResponse bodies, the agent's own messages too.
+    const rooms = new ConfigRooms(app.store)
     const tasks = new PushWorker({
       ...options,
-      queue: taskQueue(app.store),
+      queue: taskQueue(app.store, rooms),
       payload: taskPushPayload,
       skipOwn: false,
     })
@@ -49,11 +50,16 @@ export default fp<{ config: Config }>(
     app.decorate('taskPush', tasks)
     app.addHook('onReady', async () => {
       worker.start()
+      await rooms.refresh()
+      app.rooms.roomTasks.onPushConfig((roomId) => {
+        rooms.add(roomId)
+        void tasks.claim('room', roomId)
+      })
       tasks.start()
     })
     app.addHook('preClose', async () => {
       await Promise.all([worker.close(), tasks.close()])
     })
   },
-  { name: 'push', dependencies: ['db', 'events', 'metrics'] },
+  { name: 'push', dependencies: ['db', 'events', 'metrics', 'rooms'] },
 )

@@ -8,7 +8,20 @@ import type { PushQueue, PushTarget } from './worker.ts'
 const key = (taskId: string, id: string) => `${taskId} ${id}`
 const split = (k: string) => k.split(' ') as [string, string]
 
-export const taskQueue = (s: TaskPushStore): PushQueue => ({
+/** Rooms with push configs, as last read (refreshed at each sweep, added to when a config is made here). */
+export class ConfigRooms {
+  private rooms = new Set<string>()
+  constructor(private readonly s: Pick<TaskPushStore, 'pushConfigRooms'>) {}
+  has = (roomId: string) => this.rooms.has(roomId)
+  add = (roomId: string) => void this.rooms.add(roomId)
+  refresh = async () => {
+    this.rooms = new Set(await this.s.pushConfigRooms())
+  }
+}
+
+export const taskQueue = (s: TaskPushStore, rooms: ConfigRooms): PushQueue => ({
+  wants: rooms.has,
+  refresh: rooms.refresh,
   async claim(owner, leaseMs, scope) {
     return (await s.claimTaskPush(owner, leaseMs, scope)).map((c) => ({
       ...c,

@@ -21,6 +21,12 @@ export interface PushQueue {
   finish(key: string, owner: string, cursor: number): Promise<{ more: boolean }>
   backoff(key: string, owner: string, cursor: number, failures: number, delayMs: number): Promise<void>
   release(owner: string): Promise<void>
+  /**
+   * Whether a room's events are worth a claim (absent: always). A queue that knows its rooms spares every send a
+   * claim statement; `refresh` (at each sweep) learns rooms that got targets elsewhere.
+   */
+  wants?(roomId: string): boolean
+  refresh?(): Promise<void>
 }
 
 /** Agents that joined with an agentEndpoint: their own messages are not pushed back to them. */
@@ -74,8 +80,11 @@ export class PushWorker {
   constructor(private readonly opts: PushWorkerOptions) {}
 
   start(): void {
-    this.off = this.opts.bus.subscribe((e) => void this.claim('room', e.roomId))
-    this.sweeper = setInterval(() => void this.claim('any'), this.opts.sweepMs)
+    const q = this.opts.queue
+    this.off = this.opts.bus.subscribe((e) => {
+      if (!q.wants || q.wants(e.roomId)) void this.claim('room', e.roomId)
+    })
+    this.sweeper = setInterval(() => void this.sweep(), this.opts.sweepMs)
     this.sweeper.unref()
     void this.claim('any')
   }
@@ -89,6 +98,11 @@ export class PushWorker {
     this.abort.abort()
     await Promise.allSettled([...this.active.values()])
     await this.opts.queue.release(this.me).catch(() => {})
+  }
+
+  private async sweep(): Promise<void> {
+    await this.opts.queue.refresh?.().catch((err) => this.opts.log.warn({ err }, 'push refresh failed'))
+    await this.claim('any')
   }
 
   /** Claims due targets (of one room, one key, or any) and starts delivering to each. */

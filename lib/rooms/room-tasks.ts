@@ -29,6 +29,7 @@ export class RoomTasks {
   #timer: NodeJS.Timeout | null = null
   /** Streams open on this instance, by task: told at once when the task ends here. */
   readonly #open = new Map<string, Set<(t: RoomTask) => void>>()
+  readonly #configListeners = new Set<(roomId: string) => void>()
 
   constructor(private readonly ctx: RoomContext) {}
 
@@ -120,7 +121,14 @@ export class RoomTasks {
     const put = await this.ctx.store.putPushConfig(record, after, MAX_CONFIGS_PER_TASK, now)
     if (put === 'gone') return null
     if (put === 'full') throw errors.invalid('taskId', `has ${MAX_CONFIGS_PER_TASK} push notification configs already (the most a task may have)`)
+    for (const cb of this.#configListeners) cb(t.roomId)
     return { ...record, createdAt: now }
+  }
+
+  /** `cb` hears the room of each push config made on this instance (the push worker starts following it). */
+  onPushConfig(cb: (roomId: string) => void): () => void {
+    this.#configListeners.add(cb)
+    return () => this.#configListeners.delete(cb)
   }
 
   pushConfig(t: RoomTask, id: string) {
