@@ -1,4 +1,5 @@
-/** SSE routes: an agent's live stream of its room and the web page's spectator stream, with their limits and sweep. */
+/** SSE routes: an agent's live stream of its room and the web page's streams (spectator, joined person), with their limits and sweep. */
+import cookie from '@fastify/cookie'
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
@@ -8,7 +9,9 @@ import type { Config } from '../../lib/config.ts'
 import { ActionError } from '../../lib/errors.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
 import { ErrorReply } from '../../lib/net/http-error.ts'
-import { refersTo } from '../../lib/rooms/refs.ts'
+import { PERSON_COOKIE } from '../../lib/net/person-cookie.ts'
+import type { RoomRecord } from '../../lib/store.ts'
+import { refersTo, splitRoomRef } from '../../lib/rooms/refs.ts'
 import { SseStream } from './stream.ts'
 
 /** Query parameters are optional strings: a missing or empty one gets the route's own 401, not a validation 400. */
@@ -22,6 +25,7 @@ const StreamQuery = Type.Object({
 const refusals = { '4xx': ErrorReply, '5xx': ErrorReply }
 const agentStream = { params: Type.Object({ roomId: Type.String() }), querystring: StreamQuery, response: refusals }
 const spectatorStream = { params: Type.Object({ room: Type.String() }), querystring: StreamQuery, response: refusals }
+const pageStream = { params: Type.Object({ roomName: Type.String() }), querystring: StreamQuery, response: refusals }
 
 /** The CommonJS export itself is the fastify-plugin wrapped plugin (its `fastifySSE` named export is not). */
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
@@ -37,6 +41,8 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
   const service = app.rooms
   // Strings pass through as they are (pings' empty data); heartbeats are our pings, sent by each stream.
   await app.register(sse, { heartbeatInterval: 0, serializer: (d) => (typeof d === 'string' ? d : JSON.stringify(d)) })
+  // Only the room page's own stream reads a cookie: the person who joined from that page.
+  await app.register(cookie)
 
   const open = new Set<SseStream>()
   /** Open spectator streams by client address. */
@@ -106,35 +112,68 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
     },
   )
 
+  /** A spectator's stream of a room's public messages (counted per client address: spectators need no credentials). */
+  async function spectate(req: FastifyRequest, reply: FastifyReply, ref: string, password: string | undefined) {
+    const address = clientAddress(req.ip)
+    const max = config.maxSseStreamsPerIp
+    const held = spectators.get(address) ?? 0
+    if (max > 0 && held >= max) {
+      return fail(reply, 429, 'RATE_LIMITED', `Too many open spectator streams from this address: at most ${max} (per instance)`)
+    }
+    spectators.set(address, held + 1)
+    try {
+      const room = await service.resolveRoom(ref, password)
+      await stream(req, reply, room.id, null, room.lastSeq, (req.query as { lastEventId?: string }).lastEventId)
+    } catch (e) {
+      if (!(e instanceof ActionError)) throw e
+      return roomRefusal(reply, e, Boolean(password) || ref.includes(':'))
+    } finally {
+      const left = (spectators.get(address) ?? 1) - 1
+      if (left > 0) spectators.set(address, left)
+      else spectators.delete(address)
+    }
+  }
+
   app.get(
     '/api/rooms/:room/stream',
     { schema: spectatorStream, sse: { kind: 'only', heartbeat: false } },
     async (req, reply) => {
-      // Spectators need no credentials, so their streams are counted per client address instead.
-      const address = clientAddress(req.ip)
-      const max = config.maxSseStreamsPerIp
-      const held = spectators.get(address) ?? 0
-      if (max > 0 && held >= max) {
-        return fail(reply, 429, 'RATE_LIMITED', `Too many open spectator streams from this address: at most ${max} (per instance)`)
-      }
-      spectators.set(address, held + 1)
       const header = req.headers['x-room-password']
-      const password = req.query.password || (typeof header === 'string' ? header : undefined)
-      try {
-        const room = await service.resolveRoom(req.params.room, password)
-        await stream(req, reply, room.id, null, room.lastSeq, req.query.lastEventId)
-      } catch (e) {
-        if (!(e instanceof ActionError)) throw e
-        if (e.code === 'ROOM_NOT_FOUND') return fail(reply, 404, e.code, e.message)
-        const given = Boolean(password) || req.params.room.includes(':')
-        return fail(reply, given ? 403 : 401, e.code, given ? e.message : 'This room is password-protected')
-      } finally {
-        const left = (spectators.get(address) ?? 1) - 1
-        if (left > 0) spectators.set(address, left)
-        else spectators.delete(address)
-      }
+      await spectate(req, reply, req.params.room, req.query.password || (typeof header === 'string' ? header : undefined))
     },
   )
+
+  // The room page's stream, addressed like the page (/<name>, /<name>:<password>, /<uuid>): the view of the person
+  // whose cookie (path-scoped to that page) it carries, their DMs included; without a valid one, the spectator's.
+  app.get(
+    '/:roomName/stream',
+    { schema: pageStream, sse: { kind: 'only', heartbeat: false } },
+    async (req, reply) => {
+      reply.header('Cache-Control', 'no-store, private')
+      const { rawName, password } = splitRoomRef(req.params.roomName, req.query.password)
+      const token = req.cookies[PERSON_COOKIE]
+      let room: RoomRecord
+      try {
+        room = await service.resolveRoom(rawName, password || undefined)
+      } catch (e) {
+        if (!(e instanceof ActionError)) throw e
+        return roomRefusal(reply, e, Boolean(password))
+      }
+      const authed = token ? await service.authenticate(token, room.id).catch((e) => (e instanceof ActionError ? null : Promise.reject(e))) : null
+      if (!authed) return spectate(req, reply, room.id, undefined)
+      const max = config.maxSseStreamsPerAgent
+      if (max > 0 && [...open].filter((s) => s.agentId === authed.agent.id).length >= max) {
+        return fail(reply, 429, 'RATE_LIMITED', `Too many open streams for this agent: at most ${max} (per instance)`)
+      }
+      await stream(req, reply, room.id, authed.agent.id, room.lastSeq, req.query.lastEventId)
+    },
+  )
+}
+
+/** A room that could not be opened: unknown (404), protected without a password (401) or with a wrong one (403). */
+function roomRefusal(reply: FastifyReply, e: ActionError, passwordGiven: boolean) {
+  if (e.code === 'ROOM_NOT_FOUND') return fail(reply, 404, e.code, e.message)
+  return fail(reply, passwordGiven ? 403 : 401, e.code, passwordGiven ? e.message : 'This room is password-protected')
 }
 
 function bearer(h: string | undefined): string | undefined {

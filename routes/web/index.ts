@@ -1,4 +1,4 @@
-/** The website: landing page, docs generated from the action table, and live room pages. */
+/** The website: landing page, docs generated from the action table, and live room pages that people may join. */
 import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
@@ -16,6 +16,7 @@ import { DOC_PAGES, DOCS, type DocPage } from './docs.ts'
 import { landingHtml, landingText } from './landing.ts'
 import { layout, type PageContext } from './layout.ts'
 import { sendHtml, sendText, wantsHtml } from './negotiate.ts'
+import { registerPeople } from './people.ts'
 import { loadRoom } from './room-data.ts'
 import { notFoundHtml, passwordHtml, roomHtml, roomPath } from './room-page.ts'
 import { notFoundText, protectedText, roomText } from './room-text.ts'
@@ -30,6 +31,8 @@ const roomPage = {
     password: Type.Optional(Type.String()),
     /** A repeated `file` is ignored, as a non-string one always was. */
     file: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    /** A joined person's reply to this message id (the compose form's replyTo, without JavaScript). */
+    reply: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
   }),
 }
 
@@ -80,10 +83,13 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
       },
     },
     strictTransportSecurity: https ? undefined : false,
+    // Same-origin requests say where they come from (a form post's Origin is checked), other sites learn nothing.
+    referrerPolicy: { policy: 'same-origin' },
   })
 
   const asset = registerAssets(app)
   const ctx = (req: FastifyRequest): PageContext => ({ asset, baseUrl: req.baseUrl })
+  const people = await registerPeople(app, { config, ctx })
 
   app.get('/', async (req, reply) => {
     const data = await rooms.landing()
@@ -149,7 +155,9 @@ const webRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
     if (req.query.password !== undefined && !ref.includes(':')) return reply.redirect(roomPath(room.name, password), 303)
 
     const data = await loadRoom(app, rooms, config.reposDir, room, { password, byId: isUuid(name), file: browser ? file : undefined, maxFileBytes: MAX_FILE_BYTES })
-    return browser ? sendHtml(reply, roomHtml(ctx(req), data)) : sendText(req, reply, roomText(req.baseUrl, data))
+    if (!browser) return sendText(req, reply, roomText(req.baseUrl, data))
+    data.you = await people.view(req, reply, data, typeof req.query.reply === 'string' ? req.query.reply : undefined)
+    return sendHtml(reply, roomHtml(ctx(req), data))
   })
 }
 

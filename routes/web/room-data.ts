@@ -1,7 +1,8 @@
 // Everything the room page shows, read once per request.
 import type { FastifyInstance } from 'fastify'
 import type { Participant, RoomService } from '../../lib/rooms/service.ts'
-import type { MessageRecord, RoomRecord } from '../../lib/store.ts'
+import type { WireMessage } from '../../lib/rooms/wire.ts'
+import type { MessageRecord, Role, RoomRecord } from '../../lib/store.ts'
 import { overview, readFile, type FileView, type RepoOverview } from '../../lib/git/browse/index.ts'
 import { repoPath } from '../../lib/git/repo.ts'
 
@@ -22,6 +23,26 @@ export interface RoomData {
   repo: RepoOverview | null
   repoError: boolean
   file: { path: string; view: FileView | null } | null
+  /** What the visitor's browser may do here (browsers only): join, or post as the person it joined as. */
+  you?: You
+}
+
+/** Someone who joined from the page: the agent behind its cookie (the token never goes into a page). */
+export interface Person {
+  name: string
+  role: Role
+  token: string
+}
+
+export interface You {
+  /** Who this browser joined as, if it did. */
+  person: Pick<Person, 'name' | 'role'> | null
+  /** CSRF token for the page's forms. */
+  csrf: string
+  /** The person's recent direct messages, sent and received, oldest first. */
+  dms: WireMessage[]
+  /** The message the compose form answers (`?reply=<id>`, one on the page); `dmWith` replies privately. */
+  replyTo: { id: string; from: string; body: string; dmWith: string | null } | null
 }
 
 /** A top-level item of the page: a message with the replies shown under it. */

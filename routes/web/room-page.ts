@@ -4,7 +4,8 @@ import { html, type Html } from './html.ts'
 import { command, layout, type PageContext } from './layout.ts'
 import { MAX_COMMITS, MAX_TREE_ENTRIES, type FileView, type RepoOverview } from '../../lib/git/browse/index.ts'
 import { MAX_QUERY_CHARS } from '../../lib/rooms/service.ts'
-import type { MessageEntry, Participant, RoomData } from './room-data.ts'
+import type { WireMessage } from '../../lib/rooms/wire.ts'
+import type { MessageEntry, Participant, RoomData, You } from './room-data.ts'
 import { a2aCreate, a2aJoin, gitClone, mcpCommand } from './snippets.ts'
 
 export const utc = (d: Date): string => `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`
@@ -14,8 +15,8 @@ const time = (d: Date): Html => html`<time datetime="${d.toISOString()}">${utc(d
 export const roomPath = (name: string, password: string | null): string =>
   `/${encodeURIComponent(name)}${password ? `:${encodeURIComponent(password)}` : ''}`
 
-/** Where the visitor is: by UUID, or by name (with the password they gave). */
-const pagePath = (d: RoomData): string => (d.byId ? `/${d.room.id}` : roomPath(d.room.name, d.password))
+/** Where the visitor is: by UUID, or by name (with the password they gave). The person's forms and cookie live under it. */
+export const pagePath = (d: RoomData): string => (d.byId ? `/${d.room.id}` : roomPath(d.room.name, d.password))
 
 /** The room's address for its /api endpoints, with the password the visitor gave (unless addressed by UUID). */
 function apiUrl(d: RoomData, endpoint: string, params: Record<string, string> = {}): string {
@@ -25,24 +26,88 @@ function apiUrl(d: RoomData, endpoint: string, params: Record<string, string> = 
   return `/api/rooms/${encodeURIComponent(d.byId ? d.room.id : d.room.name)}/${endpoint}${query ? `?${query}` : ''}`
 }
 
-const streamUrl = (d: RoomData): string => apiUrl(d, 'stream', { lastEventId: String(d.after) })
+/** A joined person's page follows the page's own stream (their view, DMs included); anyone else the spectator stream. */
+const streamUrl = (d: RoomData): string =>
+  d.you?.person ? `${pagePath(d)}/stream?lastEventId=${d.after}` : apiUrl(d, 'stream', { lastEventId: String(d.after) })
 
 const ACK_BADGE = html` <span class="badge ack" title="The sender asks each recipient to acknowledge it">ack requested</span>`
 
-const messageLi = (m: MessageRecord, extra: { cls?: string; orphan?: boolean; inner?: Html | '' } = {}): Html =>
-  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}${extra.cls ? ` ${extra.cls}` : ''}" data-seq="${m.seq}" data-id="${m.id}"><div class="meta"><span class="from">${m.from}</span> ${time(m.timestamp)}${extra.orphan ? html` <span class="reply-mark">↪ reply to an earlier message</span>` : ''}${m.ackRequired ? ACK_BADGE : ''}</div><div class="body">${m.body}</div>${extra.inner ?? ''}</li>`
+const HUMAN_BADGE = html` <span class="badge human" title="A person, who joined from the web page">person</span>`
+
+/** The link that starts a reply (`?reply=<id>`; room.js fills the form in place); null when the visitor has not joined. */
+type ReplyLink = ((id: string) => string) | null
+const replyLink = (href: ReplyLink, id: string): Html | '' => (href ? html` <a class="reply-link" href="${href(id)}" data-reply="${id}">reply</a>` : '')
+
+const messageLi = (m: MessageRecord, extra: { cls?: string; orphan?: boolean; inner?: Html | ''; reply?: ReplyLink } = {}): Html =>
+  html`<li class="msg${m.from === 'room-bot' ? ' bot' : ''}${extra.cls ? ` ${extra.cls}` : ''}" data-seq="${m.seq}" data-id="${m.id}"><div class="meta"><span class="from">${m.from}</span>${m.kind === 'human' ? HUMAN_BADGE : ''} ${time(m.timestamp)}${extra.orphan ? html` <span class="reply-mark">↪ reply to an earlier message</span>` : ''}${m.ackRequired ? ACK_BADGE : ''}${m.from === 'room-bot' ? '' : replyLink(extra.reply ?? null, m.id)}</div><div class="body">${m.body}</div>${extra.inner ?? ''}</li>`
 
 const repliesLabel = (n: number): string => `${n} ${n === 1 ? 'reply' : 'replies'}`
 
 /** A top-level message; its replies in a collapsible block, open unless the visitor closes it. */
-const messageItem = (e: MessageEntry): Html =>
+const messageItem = (e: MessageEntry, reply: ReplyLink): Html =>
   messageLi(e.message, {
     orphan: e.orphan,
+    reply,
     inner:
       e.replies.length === 0
         ? ''
-        : html`<details class="replies" open><summary>${repliesLabel(e.replies.length)}</summary><ol class="thread">${e.replies.map((r) => messageLi(r, { cls: 'reply' }))}</ol></details>`,
+        : html`<details class="replies" open><summary>${repliesLabel(e.replies.length)}</summary><ol class="thread">${e.replies.map((r) => messageLi(r, { cls: 'reply', reply }))}</ol></details>`,
   })
+
+/** One of the person's direct messages: who to whom, when, the text. */
+const dmLi = (m: WireMessage, reply: ReplyLink, me: string): Html =>
+  html`<li class="msg dm" data-seq="${m.seq}" data-id="${m.id}"><div class="meta"><span class="from">${m.from}</span>${m.kind === 'human' ? HUMAN_BADGE : ''} → <span class="to">${m.to}</span> <time datetime="${m.timestamp}">${utc(new Date(m.timestamp))}</time>${reply ? html` <a class="reply-link" href="${reply(m.id)}" data-reply="${m.id}" data-dm="${m.from === me ? m.to : m.from}">reply</a>` : ''}</div><div class="body">${m.body}</div></li>`
+
+/** Join as a person, or (joined) who you are, the compose form (post, DM, reply) and leaving. */
+function personSection(d: RoomData, you: You): Html {
+  const base = pagePath(d)
+  const token = html`<input type="hidden" name="_csrf" value="${you.csrf}">`
+  if (!you.person) {
+    return html`<div id="person" class="person">
+<form id="join-form" class="inline" method="post" action="${base}/join">
+  ${token}
+  <label for="join-name">Join as a person:</label>
+  <input id="join-name" name="name" required maxlength="64" autocomplete="nickname" placeholder="Your name">
+  <button type="submit">Join</button>
+</form>
+<p class="muted small">Agents see your messages as a person's (<code>kind: "human"</code>). The page keeps you joined with a cookie.</p>
+</div>`
+  }
+  const me = you.person
+  const others = d.participants.filter((p) => p.name !== me.name).map((p) => p.name)
+  const r = you.replyTo
+  return html`<div id="person" class="person">
+<form id="compose" method="post" action="${base}/send" data-page="${base}">
+  ${token}
+  <input type="hidden" name="replyTo" id="compose-reply" value="${r?.id ?? ''}">
+  <p id="replying" class="muted small"${r ? '' : html` hidden`}>Replying to <span class="from">${r?.from ?? ''}</span>: <span class="quote">${r ? r.body.slice(0, 120) : ''}</span> <a id="cancel-reply" href="${base}#compose">cancel</a></p>
+  <label for="compose-text" class="sr">Message</label>
+  <textarea id="compose-text" name="text" rows="3" required placeholder="Write to the room…"></textarea>
+  <div class="row">
+    <label for="compose-to">To</label>
+    <select id="compose-to" name="to"><option value="">everyone</option>${others.map((n) => html`<option value="${n}"${r?.dmWith === n ? html` selected` : ''}>${n} (direct)</option>`)}</select>
+    <button type="submit">Send</button>
+  </div>
+  <p id="compose-status" class="small" aria-live="polite"></p>
+</form>
+<form id="leave-form" class="inline" method="post" action="${base}/leave">
+  ${token}
+  <span>You are <strong id="you-name">${me.name}</strong>${HUMAN_BADGE}${me.role === 'admin' ? html` <span class="badge admin">admin</span>` : ''}.</span>
+  <button type="submit" class="secondary">Leave</button>
+</form>
+</div>`
+}
+
+function dmsSection(d: RoomData, you: You): Html {
+  const base = pagePath(d)
+  const me = you.person!.name
+  const reply: ReplyLink = (id) => `${base}?reply=${encodeURIComponent(id)}#compose`
+  return html`<section id="dms" class="card">
+<h2>Direct messages</h2>
+<ol id="dm-list" class="messages dms">${you.dms.map((m) => dmLi(m, reply, me))}</ol>
+<p class="muted small" id="dm-note">Only you see these: direct messages to and from ${me}.</p>
+</section>`
+}
 
 function participantsSection(people: Participant[]): Html {
   return html`<section id="participants" class="card">
@@ -51,7 +116,7 @@ ${
   people.length === 0
     ? html`<p class="muted">Nobody is here.</p>`
     : html`<ul class="people">${people.map(
-        (p) => html`<li data-agent="${p.name}" class="${p.online ? 'online' : 'away'}"><span class="dot" title="${p.online ? 'online' : 'away'}"></span><span class="name">${p.name}</span> <span class="badge ${p.role}">${p.role}</span> <span class="state muted">${p.online ? 'online' : html`last seen ${time(p.lastSeen)}`}</span></li>`,
+        (p) => html`<li data-agent="${p.name}" class="${p.online ? 'online' : 'away'}"><span class="dot" title="${p.online ? 'online' : 'away'}"></span><span class="name">${p.name}</span>${p.kind === 'human' ? HUMAN_BADGE : ''} <span class="badge ${p.role}">${p.role}</span> <span class="state muted">${p.online ? 'online' : html`last seen ${time(p.lastSeen)}`}</span></li>`,
       )}</ul>`
 }
 </section>`
@@ -106,6 +171,7 @@ function fileSection(file: NonNullable<RoomData['file']>, base: string): Html {
 export function roomHtml(ctx: PageContext, d: RoomData): Html {
   const r = d.room
   const base = pagePath(d)
+  const reply: ReplyLink = d.you?.person ? (id) => `${base}?reply=${encodeURIComponent(id)}#compose` : null
   return layout(ctx, {
     title: `${r.name} — Convene`,
     kind: 'room',
@@ -125,13 +191,15 @@ export function roomHtml(ctx: PageContext, d: RoomData): Html {
     <p id="search-status" class="muted small" aria-live="polite"></p>
     <ol id="results" class="messages results" hidden></ol>
   </div>
-  <ol id="messages" class="messages" data-stream="${streamUrl(d)}" data-after="${d.after}">${d.entries.map(messageItem)}</ol>
+  <ol id="messages" class="messages" data-stream="${streamUrl(d)}" data-after="${d.after}">${d.entries.map((e) => messageItem(e, reply))}</ol>
   ${d.messages.length === 0 ? html`<p class="muted" id="empty">No public messages yet.</p>` : ''}
   <p class="muted small">Public messages only; direct messages are never shown here.</p>
+  ${d.you ? personSection(d, d.you) : ''}
 </section>
 ${d.file ? fileSection(d.file, base) : ''}
 </div>
 <aside class="side">
+${d.you?.person ? dmsSection(d, d.you) : ''}
 ${participantsSection(d.participants)}
 ${repoSection(d, ctx)}
 <section class="card" id="join">

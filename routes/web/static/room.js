@@ -1,9 +1,14 @@
 // Live room page: public messages over the spectator SSE stream (replies under their root), and search as you type.
+// A person who joined from the page follows the page's own stream instead: their DMs go to their own list, and
+// the compose form posts with fetch (it works as a plain form post without JavaScript).
 ;(() => {
   'use strict'
   const list = document.getElementById('messages')
   if (!list) return
   const status = document.getElementById('live')
+  const compose = document.getElementById('compose')
+  const dmList = document.getElementById('dm-list')
+  const me = document.getElementById('you-name')?.textContent ?? null
   const MAX_ITEMS = 1000
   let lastSeq = Number(list.dataset.after) || 0
   for (const li of list.querySelectorAll('li[data-seq]')) lastSeq = Math.max(lastSeq, Number(li.dataset.seq))
@@ -42,16 +47,41 @@
     return li
   }
 
-  function render(m) {
-    const li = item(m.from === 'room-bot' ? 'msg bot fresh' : 'msg fresh', m.from, m.timestamp, m.body)
+  /** The "reply" link of a message (only for a person who joined): `?reply=<id>` without JavaScript, in place with it. */
+  function replyLink(id, dmWith) {
+    const a = el('a', 'reply-link', 'reply')
+    a.href = `${compose.dataset.page}?reply=${encodeURIComponent(id)}#compose`
+    a.dataset.reply = id
+    if (dmWith) a.dataset.dm = dmWith
+    return a
+  }
+
+  function render(m, cls = 'msg') {
+    const li = item(m.from === 'room-bot' ? `${cls} bot fresh` : `${cls} fresh`, m.from, m.timestamp, m.body)
     li.dataset.seq = String(m.seq)
     li.dataset.id = m.id
+    const meta = li.querySelector('.meta')
+    if (m.to) meta.querySelector('.from').after(' → ', el('span', 'to', m.to))
+    if (m.kind === 'human') {
+      const badge = el('span', 'badge human', 'person')
+      badge.title = 'A person, who joined from the web page'
+      meta.querySelector('.from').after(' ', badge)
+    }
     if (m.ackRequired === true) {
       const badge = el('span', 'badge ack', 'ack requested')
       badge.title = 'The sender asks each recipient to acknowledge it'
-      li.querySelector('.meta').append(' ', badge)
+      meta.append(' ', badge)
     }
+    if (compose && typeof m.id === 'string' && m.from !== 'room-bot') meta.append(' ', replyLink(m.id, m.to ? (m.from === me ? m.to : m.from) : null))
     return li
+  }
+
+  /** A direct message of the person who joined: to their own list, never the room's. */
+  function addDm(m) {
+    if (!dmList) return
+    dmList.append(render(m, 'msg dm'))
+    while (dmList.children.length > MAX_ITEMS) dmList.firstElementChild.remove()
+    dmList.scrollTop = dmList.scrollHeight
   }
 
   const repliesLabel = (n) => `${n} ${n === 1 ? 'reply' : 'replies'}`
@@ -79,9 +109,10 @@
   }
 
   function add(m) {
-    // Spectators never get direct messages; drop anything addressed, and anything already shown.
-    if (typeof m.seq !== 'number' || m.seq <= lastSeq || m.to) return
+    if (typeof m.seq !== 'number' || m.seq <= lastSeq) return
     lastSeq = m.seq
+    // Spectators never get direct messages; a person's own go to their list.
+    if (m.to) return addDm(m)
     const stick = nearBottom()
     place(render(m), m)
     while (list.children.length > MAX_ITEMS) list.firstElementChild.remove()
@@ -107,10 +138,20 @@
       const res = await fetch(location.href, { headers: { Accept: 'text/html' }, cache: 'no-store' })
       if (!res.ok) return
       const doc = new DOMParser().parseFromString(await res.text(), 'text/html')
+      // Joined or not any more (left in another tab, kicked): the whole page changes.
+      if (Boolean(doc.getElementById('compose')) !== Boolean(compose)) return location.reload()
       for (const id of ['participants', 'repo']) {
         const fresh = doc.getElementById(id)
         const old = document.getElementById(id)
         if (fresh && old) old.replaceWith(document.importNode(fresh, true))
+      }
+      // Who a DM can go to: the people now in the room, keeping the choice made.
+      const to = document.getElementById('compose-to')
+      const freshTo = doc.getElementById('compose-to')
+      if (to && freshTo) {
+        const chosen = to.value
+        to.replaceChildren(...[...freshTo.options].map((o) => new Option(o.textContent, o.value)))
+        to.value = [...to.options].some((o) => o.value === chosen) ? chosen : ''
       }
     } catch {
       // The next room-bot message tries again.
@@ -234,7 +275,73 @@
     })
   }
 
+  // ---- the person's compose form: replies in place, posts with fetch ----
+
+  if (compose) {
+    const replyTo = document.getElementById('compose-reply')
+    const replying = document.getElementById('replying')
+    const text = document.getElementById('compose-text')
+    const to = document.getElementById('compose-to')
+    const note = document.getElementById('compose-status')
+    const setReply = (id, from, body, dmWith) => {
+      replyTo.value = id
+      replying.hidden = !id
+      replying.querySelector('.from').textContent = from
+      replying.querySelector('.quote').textContent = body.slice(0, 120)
+      if (dmWith !== undefined) to.value = [...to.options].some((o) => o.value === dmWith) ? dmWith : ''
+    }
+    document.addEventListener('click', (e) => {
+      const link = e.target instanceof Element ? e.target.closest('a.reply-link') : null
+      if (link) {
+        e.preventDefault()
+        const li = link.closest('li.msg')
+        setReply(link.dataset.reply, li?.querySelector('.from')?.textContent ?? '', li?.querySelector(':scope > .body')?.textContent ?? '', link.dataset.dm ?? '')
+        text.focus()
+      } else if (e.target instanceof Element && e.target.id === 'cancel-reply') {
+        e.preventDefault()
+        setReply('', '', '')
+      }
+    })
+    compose.addEventListener('submit', async (e) => {
+      e.preventDefault()
+      const button = compose.querySelector('button[type="submit"]')
+      button.disabled = true
+      note.textContent = ''
+      try {
+        const res = await fetch(compose.action, {
+          method: 'POST',
+          body: new URLSearchParams(new FormData(compose)),
+          headers: { Accept: 'application/json' },
+          cache: 'no-store',
+        })
+        const body = await res.json().catch(() => ({}))
+        if (res.ok) {
+          text.value = ''
+          setReply('', '', '')
+        } else {
+          note.className = 'small error'
+          note.textContent = body.message || `Not sent (${res.status})`
+          // Left or kicked meanwhile: the page offers to join again.
+          if (res.status === 401) scheduleRefresh()
+        }
+      } catch {
+        note.className = 'small error'
+        note.textContent = 'Not sent — check the connection and try again.'
+      } finally {
+        button.disabled = false
+      }
+    })
+    // Enter sends, Shift+Enter makes a new line.
+    text.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault()
+        compose.requestSubmit()
+      }
+    })
+  }
+
   list.scrollTop = list.scrollHeight
+  if (dmList) dmList.scrollTop = dmList.scrollHeight
   connect()
   window.addEventListener('pagehide', () => source?.close())
   // Back/forward cache: the script does not run again, so reopen the stream where we left off.
