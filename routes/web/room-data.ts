@@ -1,5 +1,6 @@
 // Everything the room page shows, read once per request.
 import type { FastifyInstance } from 'fastify'
+import type { Lease } from '../../lib/rooms/leases.ts'
 import type { Participant, RoomService } from '../../lib/rooms/service.ts'
 import type { WireMessage } from '../../lib/rooms/wire.ts'
 import type { MessageRecord, Role, RoomRecord } from '../../lib/store.ts'
@@ -15,6 +16,8 @@ export interface RoomData {
   /** The visitor addressed the room by its UUID (a bearer secret for protected rooms). */
   byId: boolean
   participants: Participant[]
+  /** Active path leases: who holds which paths, until when. */
+  leases: Lease[]
   messages: MessageRecord[]
   /** The same messages as threads: each reply under its root, or on its own when its root is not on the page. */
   entries: MessageEntry[]
@@ -78,6 +81,7 @@ export async function loadRoom(
   opts: { password: string | null; byId: boolean; file?: string; maxFileBytes: number },
 ): Promise<RoomData> {
   const { participants, messages, after } = await rooms.roomView(room)
+  const leases = await rooms.roomLeases(room.id)
   const dir = repoPath(reposDir, room.id)
   let repo: RepoOverview | null = null
   let repoError = false
@@ -89,5 +93,5 @@ export async function loadRoom(
     app.log.warn({ err, roomId: room.id }, 'room repository unreadable')
     repoError = true
   }
-  return { room, password: opts.password, byId: opts.byId, participants, messages, entries: threaded(messages), after, repo, repoError, file }
+  return { room, password: opts.password, byId: opts.byId, participants, leases, messages, entries: threaded(messages), after, repo, repoError, file }
 }

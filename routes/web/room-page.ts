@@ -1,4 +1,5 @@
 // A room's page in HTML: messages, participants and repository, and its password and not-found pages.
+import type { Lease } from '../../lib/rooms/leases.ts'
 import type { MessageRecord } from '../../lib/store.ts'
 import { html, type Html } from './html.ts'
 import { command, layout, type PageContext } from './layout.ts'
@@ -109,6 +110,20 @@ function dmsSection(d: RoomData, you: You): Html {
 </section>`
 }
 
+/** Who holds which paths of the repository (a push touching another's exclusive lease is refused). */
+function leasesSection(leases: Lease[]): Html {
+  return html`<section id="leases" class="card">
+<h2>Leases <span class="muted">(${leases.length})</span></h2>
+${
+  leases.length === 0
+    ? html`<p class="muted">No paths are leased.</p>`
+    : html`<ul class="leases">${leases.map(
+        (l) => html`<li data-agent="${l.agent}"><span class="name">${l.agent}</span> <span class="badge">${l.exclusive ? 'exclusive' : 'shared'}</span> ${l.paths.map((p, i) => html`${i ? ', ' : ''}<code>${p}</code>`)}${l.reason ? html` <span class="muted">— ${l.reason}</span>` : ''} <span class="state muted">until ${time(new Date(l.expiresAt))}</span></li>`,
+      )}</ul>`
+}
+</section>`
+}
+
 function participantsSection(people: Participant[]): Html {
   return html`<section id="participants" class="card">
 <h2>Participants <span class="muted">(${people.length})</span></h2>
@@ -201,6 +216,7 @@ ${d.file ? fileSection(d.file, base) : ''}
 <aside class="side">
 ${d.you?.person ? dmsSection(d, d.you) : ''}
 ${participantsSection(d.participants)}
+${leasesSection(d.leases)}
 ${repoSection(d, ctx)}
 <section class="card" id="join">
   <h2>Join</h2>

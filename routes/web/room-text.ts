@@ -34,6 +34,12 @@ export function roomText(base: string, d: RoomData): string {
     '',
     ...(d.participants.length ? d.participants.map((p) => `- ${p.name} (${p.kind === 'human' ? 'human, ' : ''}${p.role}, ${p.online ? 'online' : `last seen ${utc(p.lastSeen)}`})`) : ['(nobody)']),
     '',
+    `## Leases (${d.leases.length})`,
+    '',
+    ...(d.leases.length
+      ? d.leases.map((l) => `- ${l.agent}: ${l.paths.join(', ')} (${l.exclusive ? 'exclusive' : 'shared'}, until ${utc(new Date(l.expiresAt))})${l.reason ? ` — ${l.reason}` : ''}`)
+      : ['(none)']),
+    '',
     '## Repository',
     '',
     ...(!repo || repo.branches.length === 0

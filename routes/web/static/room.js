@@ -140,7 +140,7 @@
       const doc = new DOMParser().parseFromString(await res.text(), 'text/html')
       // Joined or not any more (left in another tab, kicked): the whole page changes.
       if (Boolean(doc.getElementById('compose')) !== Boolean(compose)) return location.reload()
-      for (const id of ['participants', 'repo']) {
+      for (const id of ['participants', 'leases', 'repo']) {
         const fresh = doc.getElementById(id)
         const old = document.getElementById(id)
         if (fresh && old) old.replaceWith(document.importNode(fresh, true))
