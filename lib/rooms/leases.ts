@@ -71,7 +71,12 @@ export class Leases {
     let expiresAt = new Date(0)
     const posted = await store.withLock(`leases:${room.id}`, async () => {
       const now = clock()
-      for (const other of await store.activeLeases(room.id, now)) {
+      const active = await store.activeLeases(room.id, now)
+      // every push reads the room's leases: what one agent may hold is bounded
+      const held = new Set(active.filter((l) => l.agentId === agent.id).map((l) => l.path))
+      const total = new Set([...held, ...wanted]).size
+      if (total > MAX_LEASE_PATHS) throw errors.invalid('paths', `would make ${total} leased patterns; an agent may hold at most ${MAX_LEASE_PATHS} (release some first)`)
+      for (const other of active) {
         if (other.agentId === agent.id || !(exclusive || other.exclusive)) continue
         const clash = wanted.find((w) => patternsOverlap(w, other.path))
         if (clash !== undefined) throw errors.leaseConflict(clash, other.agent, other.path, other.exclusive, utcMinute(other.expiresAt))

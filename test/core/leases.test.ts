@@ -80,6 +80,10 @@ test('bad lease requests: a clear error each, nothing stored', async (t) => {
   ]
   for (const [params, want] of cases) assert.match((await lease(srv, alice, 'acquire', params)).text, want, JSON.stringify(params).slice(0, 60))
   assert.match((await lease(srv, alice, 'acquire')).text, /^Error: paths is required/)
+  // at most 100 patterns held at once, whatever the number of calls
+  assert.match((await lease(srv, bob, 'acquire', { paths: Array.from({ length: 60 }, (_, i) => `a${i}`) })).text, /^Leased 60/)
+  assert.match((await lease(srv, bob, 'acquire', { paths: Array.from({ length: 41 }, (_, i) => `b${i}`) })).text, /^Error: paths would make 101 leased patterns; an agent may hold at most 100/)
+  await lease(srv, bob, 'release')
   assert.match((await lease(srv, 'not-a-token', 'list')).text, /^Error: Invalid agentToken/)
   assert.deepEqual((await lease(srv, bob, 'list')).data.leases, [])
 })
