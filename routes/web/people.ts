@@ -26,6 +26,8 @@ const Form = Type.Object({
   text: Type.Optional(Type.String()),
   to: Type.Optional(Type.String({ maxLength: 1000 })),
   replyTo: Type.Optional(Type.String({ maxLength: 100 })),
+  op: Type.Optional(Type.Union([Type.Literal('promote'), Type.Literal('demote'), Type.Literal('kick')])),
+  target: Type.Optional(Type.String({ maxLength: 1000 })),
 })
 const formPost = { params: Type.Object({ roomName: Type.String() }), body: Form }
 
@@ -55,6 +57,8 @@ function fromAction(e: ActionError, passwordGiven: boolean): Refusal {
       return new Refusal(409, e.code, e.message)
     case 'CHANNEL_ADMIN_ONLY':
     case 'ADMIN_REQUIRED':
+    case 'LAST_ADMIN':
+    case 'CANNOT_KICK_SELF':
       return new Refusal(403, e.code, e.message)
     case 'RATE_LIMITED':
       return new Refusal(429, e.code, e.message)
@@ -228,6 +232,17 @@ export async function registerPeople(app: FastifyInstance, opts: { config: Confi
       if (text.trim() === '') throw new Refusal(400, 'MISSING_PARAMETER', 'Write something to send.')
       const sent = await rooms.send({ agentToken: me.token, text, to: req.body.to || undefined, replyTo: req.body.replyTo || undefined })
       return done(req, reply, path, { id: sent.data.id, seq: sent.data.seq }, '#compose')
+    })
+
+    // A person who is an admin acts on another participant as any admin would.
+    posts.post('/:roomName/admin', guarded, async (req, reply) => {
+      const { room, path } = await pageRoom(req.params.roomName)
+      const me = await requirePerson(req, room, path)
+      const { op, target } = req.body
+      if (!op || !target) throw new Refusal(400, 'MISSING_PARAMETER', 'Choose a participant and what to do.')
+      const p = { agentToken: me.token, targetAgent: target }
+      await (op === 'promote' ? rooms.promote(p) : op === 'demote' ? rooms.demote(p) : rooms.kick(p))
+      return done(req, reply, path, { op, target }, '#participants')
     })
 
     posts.post('/:roomName/leave', guarded, async (req, reply) => {

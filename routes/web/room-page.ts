@@ -124,14 +124,21 @@ ${
 </section>`
 }
 
-function participantsSection(people: Participant[]): Html {
+/** For a person who is an admin: promote or demote and kick another participant, as any admin may. */
+function adminForm(base: string, csrf: string, p: Participant): Html {
+  return html` <form class="inline admin-acts" method="post" action="${base}/admin"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="target" value="${p.name}">${
+    p.role === 'admin' ? html`<button name="op" value="demote" class="secondary small">demote</button>` : html`<button name="op" value="promote" class="secondary small">promote</button>`
+  } <button name="op" value="kick" class="secondary small">kick</button></form>`
+}
+
+function participantsSection(people: Participant[], admin: { base: string; csrf: string; me: string } | null): Html {
   return html`<section id="participants" class="card">
 <h2>Participants <span class="muted">(${people.length})</span></h2>
 ${
   people.length === 0
     ? html`<p class="muted">Nobody is here.</p>`
     : html`<ul class="people">${people.map(
-        (p) => html`<li data-agent="${p.name}" class="${p.online ? 'online' : 'away'}"><span class="dot" title="${p.online ? 'online' : 'away'}"></span><span class="name">${p.name}</span>${p.kind === 'human' ? HUMAN_BADGE : ''} <span class="badge ${p.role}">${p.role}</span> <span class="state muted">${p.online ? 'online' : html`last seen ${time(p.lastSeen)}`}</span></li>`,
+        (p) => html`<li data-agent="${p.name}" class="${p.online ? 'online' : 'away'}"><span class="dot" title="${p.online ? 'online' : 'away'}"></span><span class="name">${p.name}</span>${p.kind === 'human' ? HUMAN_BADGE : ''} <span class="badge ${p.role}">${p.role}</span> <span class="state muted">${p.online ? 'online' : html`last seen ${time(p.lastSeen)}`}</span>${admin && p.name !== admin.me ? adminForm(admin.base, admin.csrf, p) : ''}</li>`,
       )}</ul>`
 }
 </section>`
@@ -215,7 +222,7 @@ ${d.file ? fileSection(d.file, base) : ''}
 </div>
 <aside class="side">
 ${d.you?.person ? dmsSection(d, d.you) : ''}
-${participantsSection(d.participants)}
+${participantsSection(d.participants, d.you?.person?.role === 'admin' ? { base, csrf: d.you.csrf, me: d.you.person.name } : null)}
 ${leasesSection(d.leases)}
 ${repoSection(d, ctx)}
 <section class="card" id="join">

@@ -360,3 +360,38 @@ test('an A2A push and room.info say kind "human" too', async (t) => {
   const info = await a2a(s, 'room.info', { roomId })
   assert.deepEqual(info.data.agents.map((a: any) => [a.name, a.kind ?? 'agent']), [['alice', 'agent'], ['pushy', 'agent'], ['Dee', 'human']])
 })
+
+test('a person made admin kicks and promotes from the page like any admin; a member person gets no such forms and is refused', async (t) => {
+  const s = await webServer(t)
+  const { roomId, token: alice, name } = await createRoom(s)
+  const bob = await joinRoom(s, roomId, 'bob')
+  await joinRoom(s, roomId, 'carol')
+
+  const { page } = await openPage(t, browser)
+  await page.goto(`${s.url}/${name}`)
+  await live(page)
+  await page.fill('#join-name', 'Pat')
+  await page.click('#join-form button')
+  await page.locator('#compose').waitFor()
+  assert.equal(await page.locator('#participants form.admin-acts').count(), 0, 'a member gets no admin forms')
+  // a member's forged admin post is refused, and nothing changes
+  const csrf = await page.locator('#compose input[name="_csrf"]').getAttribute('value')
+  const refused = await page.evaluate(
+    async ([path, token]) => (await fetch(`${path}/admin`, { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token!, op: 'kick', target: 'bob' }) })).json(),
+    [`/${name}`, csrf],
+  )
+  assert.equal(refused.error, 'ADMIN_REQUIRED')
+  assert.equal((await a2a(s, 'message.unread', { agentToken: bob })).text.startsWith('Error'), false)
+
+  await a2a(s, 'room.promote', { agentToken: alice, targetAgent: 'Pat' })
+  await page.reload()
+  await live(page)
+  const bobRow = page.locator('#participants li[data-agent="bob"]')
+  await bobRow.locator('button[value="kick"]').click()
+  await page.locator('#participants li[data-agent="bob"]').waitFor({ state: 'detached', timeout: 10_000 })
+  assert.equal((await a2a(s, 'message.unread', { agentToken: bob })).text, 'Error: Invalid agentToken')
+  await page.locator('#participants li[data-agent="carol"] button[value="promote"]').click()
+  await page.locator('#participants li[data-agent="carol"] .badge.admin').waitFor({ timeout: 10_000 })
+  const info = await a2a(s, 'room.info', {}, { contextId: roomId })
+  assert.deepEqual(info.data.agents.map((a: any) => [a.name, a.role]).sort(), [['Pat', 'admin'], ['alice', 'admin'], ['carol', 'admin']])
+})
