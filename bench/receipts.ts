@@ -14,9 +14,9 @@ import os, { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import postgres from 'postgres'
-import { Pool } from 'undici'
 import type { Proc } from '../test/spawn.ts'
 import { percentile, processCpuMs } from './server.ts'
+import { a2aClient } from './a2a-client.ts'
 
 /** The parent commit of the receipts work (899ea58). */
 const BEFORE_COMMIT = '4878bb7'
@@ -101,24 +101,6 @@ const cpuSince = (before: Map<number, number>, after: Map<number, number>) => {
   let ms = 0
   for (const [pid, cpu] of after) ms += cpu - (before.get(pid) ?? 0)
   return ms
-}
-
-function a2aClient(url: string, connections: number) {
-  const pool = new Pool(url, { connections, pipelining: 1 })
-  const call = async (action: string, metadata: Record<string, unknown>, opts: { text?: string; contextId?: string } = {}) => {
-    const payload = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'SendMessage',
-      params: { message: { role: 'user', parts: [{ text: opts.text ?? '' }], ...(opts.contextId ? { contextId: opts.contextId } : {}), metadata: { action, ...metadata } } },
-    })
-    const res = await pool.request({ path: '/a2a', method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
-    const json = (await res.body.json()) as any
-    const r = json.result
-    if (!r || r.parts[0].text.startsWith('Error')) throw new Error(`${action}: ${JSON.stringify(json).slice(0, 300)}`)
-    return { text: r.parts[0].text as string, data: (r.parts[1]?.data ?? {}) as Record<string, any>, contextId: r.contextId as string }
-  }
-  return { call, close: () => pool.close() }
 }
 
 /** An agent's SSE stream of its room; counts the message frames it receives. */

@@ -14,12 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
-import { Pool } from 'undici'
 import { migrate } from '../db/migrate.ts'
 import { openDatabase } from '../db/sql.ts'
 import type { Database } from '../db/database.ts'
 import { spawnServer, type Proc } from '../test/spawn.ts'
 import { percentile, postgresCpuMs, processCpuMs } from './server.ts'
+import { a2aClient } from './a2a-client.ts'
 
 // Frequent words first: a word's index is drawn as n·u³, so the head is common and the tail rare.
 const WORDS = (
@@ -110,24 +110,6 @@ async function unmigrated(databaseUrl?: string): Promise<{ env: Record<string, s
       rmSync(dataDir, { recursive: true, force: true })
     },
   }
-}
-
-function a2aClient(url: string, connections: number) {
-  const pool = new Pool(url, { connections, pipelining: 1 })
-  const call = async (action: string, metadata: Record<string, unknown>, opts: { text?: string; contextId?: string } = {}) => {
-    const payload = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'SendMessage',
-      params: { message: { role: 'user', parts: [{ text: opts.text ?? '' }], ...(opts.contextId ? { contextId: opts.contextId } : {}), metadata: { action, ...metadata } } },
-    })
-    const res = await pool.request({ path: '/a2a', method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
-    const json = (await res.body.json()) as any
-    const r = json.result
-    if (!r || r.parts[0].text.startsWith('Error')) throw new Error(JSON.stringify(json).slice(0, 300))
-    return { text: r.parts[0].text as string, data: r.parts[1]?.data ?? {}, contextId: r.contextId as string }
-  }
-  return { call, close: () => pool.close() }
 }
 
 interface Room {

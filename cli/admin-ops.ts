@@ -96,6 +96,20 @@ function diskBytes(dir: string): number {
   return n
 }
 
+/** A room as the admin commands show and export it (never its password hash). */
+export function roomJson(room: RoomRecord) {
+  return {
+    id: room.id,
+    name: room.name,
+    passwordProtected: room.passwordHash !== null,
+    type: room.type,
+    description: room.description,
+    createdAt: room.createdAt.toISOString(),
+    lastActivity: room.lastActivity.toISOString(),
+    lastSeq: room.lastSeq,
+  }
+}
+
 export function rooms(env: NodeJS.ProcessEnv, force: boolean): Promise<AdminRoom[]> {
   return withStore(env, force, ({ db }) => adminQueries(db).rooms())
 }
@@ -187,19 +201,9 @@ export function exportRoom(env: NodeJS.ProcessEnv, force: boolean, ref: string, 
     const bundleFile = path.join(out, 'repository.bundle')
     const bundle = existsSync(path.join(dir, 'HEAD')) ? await store.withLock(`git:${room.id}`, () => writeBundle(dir, bundleFile)) : null
     const agents = await store.agents(room.id)
-    const iso = (d: Date) => d.toISOString()
     const details = {
-      room: {
-        id: room.id,
-        name: room.name,
-        passwordProtected: room.passwordHash !== null,
-        type: room.type,
-        description: room.description,
-        createdAt: iso(room.createdAt),
-        lastActivity: iso(room.lastActivity),
-        lastSeq: room.lastSeq,
-      },
-      agents: agents.map((a) => ({ name: a.name, role: a.role, kind: a.kind, joinedAt: iso(a.joinedAt) })),
+      room: roomJson(room),
+      agents: agents.map((a) => ({ name: a.name, role: a.role, kind: a.kind, joinedAt: a.joinedAt.toISOString() })),
       messages,
       repository: bundle ? { bundle: 'repository.bundle', head: bundle.head, refs: bundle.refs, objects: bundle.objects } : null,
       exportedAt: new Date().toISOString(),

@@ -34,18 +34,10 @@ export const adminCommands: Command[] = [
     summary: 'one room (UUID or name): details, agents, leases, repository',
     options: force,
     async run(ctx) {
-      const { room, agents, leases, repository: repo } = await (await ops()).room(ctx.env, bool(ctx.values, 'force'), oneRoom(ctx, 'convene admin room ROOM'))
+      const admin = await ops()
+      const { room, agents, leases, repository: repo } = await admin.room(ctx.env, bool(ctx.values, 'force'), oneRoom(ctx, 'convene admin room ROOM'))
       const value = {
-        room: {
-          id: room.id,
-          name: room.name,
-          passwordProtected: room.passwordHash !== null,
-          type: room.type,
-          description: room.description,
-          createdAt: iso(room.createdAt),
-          lastActivity: iso(room.lastActivity),
-          messages: room.lastSeq,
-        },
+        room: admin.roomJson(room),
         agents: agents.map((a) => ({ name: a.name, role: a.role, kind: a.kind, joinedAt: iso(a.joinedAt), readUpTo: a.cursor, endpoint: a.endpoint })),
         leases: leases.map((l) => ({ agent: l.agent, path: l.path, exclusive: l.exclusive, reason: l.reason, expiresAt: iso(l.expiresAt) })),
         repository: repo,

@@ -99,3 +99,14 @@ export async function allMessages(url: string, token: string, roomId: string) {
   }
   return { total, messages: pages.reverse().flat() as { id: string; seq: number; body: string }[] }
 }
+
+/** Runs a README-style shell script (bash -euo pipefail) to its end; its exit code and output. */
+export async function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { env })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (b) => (out += b))
+  child.stderr!.on('data', (b) => (err += b))
+  const [code] = (await once(child, 'close')) as [number]
+  return { code, out, err }
+}

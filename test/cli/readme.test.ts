@@ -1,10 +1,10 @@
 // store-independent: the README's CLI walkthrough, run verbatim with `convene` on the PATH against a real server.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { startApp, tempDir, uniq } from '../helpers.ts'
+import { runScript } from '../spawn.ts'
 import { BIN } from './run.ts'
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -20,12 +20,7 @@ test('the README CLI walkthrough works verbatim', async (t) => {
   const room = uniq('my-room') // the suite may share a database with other runs
   const env: Record<string, string | undefined> = { ...process.env, PATH: `${bin}:${process.env.PATH}`, CONVENE_URL: url, XDG_CONFIG_HOME: dir }
   for (const k of ['CONVENE_ROOM', 'CONVENE_AS']) delete env[k]
-  const child = spawn('bash', ['-euo', 'pipefail', '-c', script.replaceAll('my-room', room)], { env })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (b) => (out += b))
-  child.stderr.on('data', (b) => (err += b))
-  const code = await new Promise((r) => child.on('close', r))
+  const { code, out, err } = await runScript(script.replaceAll('my-room', room), env)
   assert.equal(code, 0, err)
   const lines = out
     .replaceAll(room, 'my-room')

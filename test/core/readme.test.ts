@@ -1,10 +1,10 @@
 // store-independent: runs on the embedded store only (test/select.mjs); no code path here differs by store.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { test, type TestContext } from 'node:test'
 import { ACTIONS } from '../../lib/actions/index.ts'
 import { startApp, uniq } from '../helpers.ts'
+import { runScript } from '../spawn.ts'
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
@@ -23,14 +23,7 @@ const WALKTHROUGH_OUT = [
 async function run(t: TestContext, script: string): Promise<string> {
   const srv = await startApp(t)
   const room = uniq('my-room') // the suite may share a database with other runs
-  const child = spawn('bash', ['-euo', 'pipefail', '-c', script.replaceAll('my-room', room)], {
-    env: { ...process.env, CONVENE: srv.url },
-  })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (b) => (out += b))
-  child.stderr.on('data', (b) => (err += b))
-  const code = await new Promise((r) => child.on('close', r))
+  const { code, out, err } = await runScript(script.replaceAll('my-room', room), { ...process.env, CONVENE: srv.url })
   assert.equal(code, 0, err)
   return out.trim()
 }
