@@ -17,6 +17,7 @@ import postgres from 'postgres'
 import type { Proc } from '../test/spawn.ts'
 import { percentile, processCpuMs } from './server.ts'
 import { a2aClient } from './a2a-client.ts'
+import { argValue } from './args.ts'
 
 /** The parent commit of the receipts work (899ea58). */
 const BEFORE_COMMIT = '4878bb7'
@@ -376,10 +377,7 @@ export async function run(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`)
-    return i >= 0 ? process.argv[i + 1] : undefined
-  }
+  const arg = argValue
   const out = await run({
     databaseUrl: process.env.DATABASE_URL || undefined,
     sendsPerTurn: Number(arg('sends') ?? 4000),

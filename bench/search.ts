@@ -20,6 +20,7 @@ import type { Database } from '../db/database.ts'
 import { spawnServer, type Proc } from '../test/spawn.ts'
 import { percentile, postgresCpuMs, processCpuMs } from './server.ts'
 import { a2aClient } from './a2a-client.ts'
+import { argValue } from './args.ts'
 
 // Frequent words first: a word's index is drawn as n·u³, so the head is common and the tail rare.
 const WORDS = (
@@ -367,10 +368,7 @@ export async function run(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`)
-    return i >= 0 ? process.argv[i + 1] : undefined
-  }
+  const arg = argValue
   const out = await run({
     databaseUrl: process.env.DATABASE_URL || undefined,
     messages: Number(arg('messages') ?? 1_000_000),
