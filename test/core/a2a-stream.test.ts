@@ -217,3 +217,24 @@ test('a push config delivers each message exactly once across two instances', { 
   await rx.until(() => rx.delivered.some((d) => d.statusUpdate.status.message.parts[0].text === 'last'))
   assert.deepEqual(rx.delivered.map((d) => d.statusUpdate.status.message.parts[0].text), [...Array.from({ length: 20 }, (_, i) => `m${i}`), 'last'])
 })
+
+test('hostile task calls: header injection in a push config, a made-up token for ListTasks, a made-up task id, a foreign Bearer — refused, nothing stored', async (t) => {
+  const srv = await startApp(t)
+  const { roomId, bob, carol } = await aliceBobCarol(srv)
+  const client = await sdk(srv)
+  const taskId = (await a2a(srv, 'room.subscribe', { agentToken: bob }, { contextId: roomId })).data.taskId
+  await assert.rejects(
+    client.createTaskPushNotificationConfig({ tenant: '', taskId, id: 'x', url: 'https://example.com/hook', token: 'a\r\nX-Evil: 1', authentication: undefined }),
+    /token must be printable ASCII/,
+  )
+  await assert.rejects(
+    client.createTaskPushNotificationConfig({ tenant: '', taskId, id: 'y', url: 'https://example.com/hook', token: '', authentication: { scheme: 'Bearer\r\nX', credentials: 'c' } }),
+    /authentication\.scheme/,
+  )
+  assert.deepEqual((await client.listTaskPushNotificationConfig({ tenant: '', taskId, pageSize: 0, pageToken: '' })).configs, [])
+  await assert.rejects(client.listTasks({ tenant: '', contextId: '', status: 0, pageToken: '' } as any, { serviceParameters: { authorization: 'Bearer 00000000-0000-4000-8000-000000000000' } }), /Invalid agentToken/)
+  await assert.rejects(client.listTasks({ tenant: '', contextId: '', status: 0, pageToken: '' } as any), /needs your agentToken/)
+  await assert.rejects(client.resubscribeTask({ id: '../../etc/passwd', tenant: '' }).next(), /not found/i)
+  await assert.rejects(client.cancelTask({ id: taskId, tenant: '', metadata: undefined }, { serviceParameters: { authorization: `Bearer ${carol}` } }), /not found/i)
+  assert.equal((await client.getTask({ id: taskId, tenant: '' })).status?.state, 2 /* still working */)
+})
