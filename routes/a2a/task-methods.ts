@@ -1,4 +1,5 @@
 /** The A2A Tasks API for room subscriptions: GetTask, ListTasks, CancelTask (1.0 and 0.3 names). */
+import { bearerToken } from '../../lib/net/bearer.ts'
 import type { FastifyRequest } from 'fastify'
 import { ActionError } from '../../lib/errors.ts'
 import { RPC, rpcResult, type RpcId } from '../../lib/net/jsonrpc.ts'
@@ -14,10 +15,7 @@ export const STREAM_METHODS = new Set(['SendStreamingMessage', 'message/stream',
 export const isTaskMethod = (m: string) => GET.has(m) || LIST.has(m) || CANCEL.has(m)
 
 /** The agentToken of an `Authorization: Bearer` header, if any. */
-export function bearer(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization
-  return h?.startsWith('Bearer ') ? h.slice(7).trim() || undefined : undefined
-}
+export const bearer = (req: FastifyRequest): string | undefined => bearerToken(req.headers.authorization) ?? undefined
 
 /**
  * The task `params.id` names, if the caller may see it: the id is an unguessable handle; a Bearer agentToken, when

@@ -1,4 +1,5 @@
 /** The 2026-07-28 side of /mcp: stateless, any instance serves any request; listen streams are served here. */
+import { bearerToken } from '../../lib/net/bearer.ts'
 import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { RoomService } from '../../lib/rooms/service.ts'
@@ -17,10 +18,7 @@ interface RpcBody {
   params?: { _meta?: Record<string, unknown>; notifications?: unknown }
 }
 
-export function bearerOf(req: FastifyRequest): string | null {
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
-  return m ? m[1] : null
-}
+export const bearerOf = (req: FastifyRequest): string | null => bearerToken(req.headers.authorization)
 
 export function modernMcp(opts: {
   service: RoomService

@@ -1,4 +1,5 @@
 /** SSE routes: an agent's live stream of its room and the web page's streams (spectator, joined person), with their limits and sweep. */
+import { bearerToken } from '../../lib/net/bearer.ts'
 import cookie from '@fastify/cookie'
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -176,10 +177,7 @@ function roomRefusal(reply: FastifyReply, e: ActionError, passwordGiven: boolean
   return fail(reply, passwordGiven ? 403 : 401, e.code, passwordGiven ? e.message : 'This room is password-protected')
 }
 
-function bearer(h: string | undefined): string | undefined {
-  const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null
-  return m?.[1]
-}
+const bearer = (h: string | undefined): string | undefined => bearerToken(h) ?? undefined
 
 /** A resume point: a non-negative integer seq, else none. */
 function lastEventId(v: string | null | undefined): number | null {
