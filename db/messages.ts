@@ -1,46 +1,86 @@
 /** Messages: appending one (seq, cursors and counters in the same statement), unread reads, feeds, history. */
-import type { NewMessage, Notice, Posted, Store } from '../lib/store.ts'
-import type { Row, Sql } from './database.ts'
+import { SenderGoneError, type NewMessage, type Notice, type Posted, type Store } from '../lib/store.ts'
+import { Batcher } from './batcher.ts'
+import type { Database, Row, Sql } from './database.ts'
 import { MSG_COLS, toMessage, VISIBLE } from './rows.ts'
 
+const LONE_SURROGATE = /\p{Cs}/gu
+
 /**
- * Appends a message: bumps the room's seq under its row lock, so seqs are gap-free and unique. A sender who had
- * read everything before it (cursor = seq - 1) has its cursor moved past it here, saving the missed-messages read.
+ * Appends messages, in order: each room's seq moves under its row lock (rooms locked in id order, so concurrent
+ * batches never deadlock), so seqs are gap-free and unique. A message whose sender is no longer in its room (left,
+ * kicked, room deleted) is not stored: its entry is null. A sender who had read everything before its message
+ * (nothing but its own messages in between) has its cursor moved past it here, saving the missed-messages read.
  */
-export async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
-  const [row] = await q.query<{ seq: string; caught_up: boolean | null }>(
-    `WITH r AS (
-       UPDATE rooms SET last_seq = last_seq + 1,
+export async function insertMessages(q: Sql, ms: NewMessage[]): Promise<(Posted | null)[]> {
+  const input = ms.map((m, i) => ({
+    i, room: m.roomId, id: m.id, sender: m.from, sender_id: m.fromId, recipient: m.to, recipient_id: m.toId,
+    // as the text protocol sends strings: a lone surrogate becomes U+FFFD (JSON would carry it, and PostgreSQL refuse it)
+    body: m.body.replace(LONE_SURROGATE, '\uFFFD'),
+    at: m.timestamp.toISOString(), reply_to: m.replyTo ?? null, thread_id: m.threadId ?? null,
+    cands: m.mentionCandidates?.length ? m.mentionCandidates : null, ack: m.ackRequired ? true : null, kind: m.kind === 'human' ? 'human' : null,
+  }))
+  const rows = await q.query<{ i: number; seq: string; caught_up: boolean | null }>(
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS t(i int, room uuid, id uuid, sender text, sender_id uuid, recipient text,
+         recipient_id uuid, body text, at timestamptz, reply_to uuid, thread_id uuid, cands text[], ack boolean, kind text)
+     ), ok AS (
+       SELECT t.* FROM input t WHERE t.sender_id IS NULL OR EXISTS (SELECT 1 FROM agents a WHERE a.id = t.sender_id AND a.room_id = t.room)
+     ), locked AS (
+       SELECT id FROM rooms WHERE id IN (SELECT room FROM ok) ORDER BY id FOR UPDATE
+     ), counts AS (
+       SELECT room, count(*) AS n, count(*) FILTER (WHERE recipient_id IS NULL) AS pub, max(at) AS at FROM ok GROUP BY room
+     ), r AS (
+       UPDATE rooms SET last_seq = last_seq + c.n,
          -- last_activity is indexed: bumping it at most once a minute keeps this update HOT
-         last_activity = CASE WHEN last_activity < $8::timestamptz - interval '1 minute' THEN $8 ELSE last_activity END,
-         public_count = public_count + (CASE WHEN $6::uuid IS NULL THEN 1 ELSE 0 END)
-       WHERE id = $1 RETURNING last_seq
-     ), ag AS (
-       UPDATE agents a SET
-         dm_count = a.dm_count + (CASE WHEN $6::uuid IS NULL THEN 0 ELSE 1 END),
-         cursor = CASE WHEN a.id = $4::uuid AND a.cursor = r.last_seq - 1 THEN r.last_seq ELSE a.cursor END
-       FROM r
-       WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
-       RETURNING a.id, a.cursor = r.last_seq AS caught_up
+         last_activity = CASE WHEN last_activity < c.at - interval '1 minute' THEN c.at ELSE last_activity END,
+         public_count = public_count + c.pub
+       FROM counts c WHERE rooms.id = c.room AND rooms.id IN (SELECT id FROM locked)
+       RETURNING rooms.id, rooms.last_seq - c.n AS base
+     ), numbered AS (
+       SELECT ok.*, r.base, r.base + row_number() OVER (PARTITION BY ok.room ORDER BY ok.i) AS seq FROM ok JOIN r ON r.id = ok.room
      ), ins AS (
        INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, mentions)
-       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13,
+       SELECT n.room, n.seq, n.id, n.sender, n.sender_id, n.recipient, n.recipient_id, n.body, n.at, n.reply_to, n.thread_id, n.ack, n.kind,
          -- candidates that are names of the room's agents now, in the order they were mentioned
-         CASE WHEN $11::text[] IS NULL THEN NULL ELSE NULLIF(ARRAY(
-           SELECT g.name FROM agents g WHERE g.room_id = $1 AND g.name = ANY($11::text[]) ORDER BY array_position($11::text[], g.name)
+         CASE WHEN n.cands IS NULL THEN NULL ELSE NULLIF(ARRAY(
+           SELECT g.name FROM agents g WHERE g.room_id = n.room AND g.name = ANY(n.cands) ORDER BY array_position(n.cands, g.name)
          ), '{}') END
-       FROM r
-       RETURNING seq
+       FROM numbered n
+     ), own AS (
+       -- a sender's messages with nothing but its own before them in the batch
+       SELECT n.sender_id, n.base, n.seq, n.seq - n.base = row_number() OVER (PARTITION BY n.room, n.sender_id ORDER BY n.seq) AS prefix
+       FROM numbered n WHERE n.sender_id IS NOT NULL
+     ), adv AS (
+       SELECT sender_id AS agent, min(base) AS base, max(seq) FILTER (WHERE prefix) AS upto FROM own GROUP BY sender_id
+     ), dm AS (
+       SELECT x.agent, count(*) AS n FROM numbered n, LATERAL (VALUES (n.sender_id), (n.recipient_id)) x(agent)
+       WHERE n.recipient_id IS NOT NULL AND x.agent IS NOT NULL GROUP BY x.agent
+     ), touched AS (
+       SELECT agent FROM adv UNION SELECT agent FROM dm
+     ), ag AS (
+       UPDATE agents a SET dm_count = a.dm_count + COALESCE(dm.n, 0),
+         cursor = CASE WHEN adv.upto IS NOT NULL AND a.cursor = adv.base THEN adv.upto ELSE a.cursor END
+       FROM touched t LEFT JOIN dm ON dm.agent = t.agent LEFT JOIN adv ON adv.agent = t.agent
+       WHERE a.id = t.agent
+       RETURNING a.id, a.cursor
      )
-     SELECT ins.seq, (SELECT caught_up FROM ag WHERE ag.id = $4::uuid) AS caught_up FROM ins`,
-    [
-      m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp,
-      m.replyTo ?? null, m.threadId ?? null, m.mentionCandidates?.length ? m.mentionCandidates : null,
-      m.ackRequired ? true : null, m.kind === 'human' ? 'human' : null,
-    ],
+     SELECT n.i, n.seq, n.seq <= ag.cursor AS caught_up FROM numbered n LEFT JOIN ag ON ag.id = n.sender_id`,
+    [JSON.stringify(input)],
   )
-  if (!row) throw new Error(`room ${m.roomId} vanished`)
-  return { id: m.id, seq: Number(row.seq), timestamp: m.timestamp, caughtUp: row.caught_up === true }
+  const out: (Posted | null)[] = ms.map(() => null)
+  for (const r of rows) {
+    const m = ms[r.i]
+    out[r.i] = { id: m.id, seq: Number(r.seq), timestamp: m.timestamp, caughtUp: r.caught_up === true }
+  }
+  return out
+}
+
+/** Appends one message (see insertMessages); a sender no longer in the room gets SenderGoneError. */
+export async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
+  const [posted] = await insertMessages(q, [m])
+  if (!posted) throw new SenderGoneError()
+  return posted
 }
 
 /** Appends a room-bot notice (inside the transaction of the change it reports). */
@@ -49,9 +89,21 @@ export const insertNotice = (q: Sql, roomId: string, n: Notice, now: Date): Prom
 
 type MessageQueries = Pick<Store, 'postMessage' | 'readUnread' | 'rewindCursor' | 'readAfter' | 'readRoom' | 'message' | 'threadReplies' | 'history'>
 
-export function messageQueries(db: Sql): MessageQueries {
+/** Statements of batched sends in flight at once, and messages in one. */
+const SEND_SLOTS = { postgres: 2, pglite: 1 }
+const SEND_BATCH = 64
+
+export function messageQueries(db: Database): MessageQueries {
+  // Group commit: concurrent sends share one statement (and one commit); each reply waits for its own.
+  const one = (m: NewMessage) => insertMessages(db, [m]).then(([p]) => p ?? new SenderGoneError(), (e: Error) => e)
+  const sends = new Batcher<NewMessage, Posted>(
+    // a batch that fails is tried again message by message, so one bad message fails no other
+    async (ms) => (await insertMessages(db, ms).catch(() => null))?.map((p) => p ?? new SenderGoneError()) ?? Promise.all(ms.map(one)),
+    SEND_SLOTS[db.kind],
+    SEND_BATCH,
+  )
   return {
-    postMessage: (msg) => insertMessage(db, msg),
+    postMessage: (msg) => sends.add(msg),
 
     async readUnread(agent, opts) {
       const upTo = opts.upTo ?? null

@@ -77,6 +77,10 @@ export function pushStore(db: Sql): PushStore {
       )
     },
 
+    async endpointRooms() {
+      return (await db.query<{ room_id: string }>('SELECT DISTINCT room_id FROM agents WHERE endpoint IS NOT NULL')).map((r) => r.room_id)
+    },
+
     async releasePushes(owner) {
       await db.query('UPDATE agents SET push_owner = NULL, push_lease_until = NULL WHERE push_owner = $1', [owner])
     },

@@ -126,6 +126,8 @@ export interface PushStore {
   backoffPush(agentId: string, owner: string, cursor: number, failures: number, delayMs: number): Promise<void>
   /** Releases every lease `owner` holds (shutdown). */
   releasePushes(owner: string): Promise<void>
+  /** Rooms with an agent that has an endpoint. */
+  endpointRooms(): Promise<string[]>
 }
 
 export type WaitTaskStatus = 'working' | 'completed' | 'failed' | 'cancelled'
@@ -333,6 +335,8 @@ export interface TaskPushStore {
 
 export class NameTakenError extends Error {}
 export class RoomNameRaceError extends Error {}
+/** A message's sender is no longer in its room (left, kicked, room deleted): nothing was stored. */
+export class SenderGoneError extends Error {}
 
 export interface Store extends PushStore, WaitTaskStore, SearchStore, ReceiptStore, LeaseStore, A2ATaskStore, TaskPushStore {
   readonly kind: 'postgres' | 'pglite'

@@ -3,7 +3,8 @@ import fp from 'fastify-plugin'
 import type { Config } from '../lib/config.ts'
 import { safePost } from '../lib/push/http.ts'
 import { PUSH_HEADERS } from '../lib/push/payload.ts'
-import { ConfigRooms, taskPushPayload, taskQueue } from '../lib/push/task-queue.ts'
+import { RoomHint } from '../lib/push/room-hint.ts'
+import { taskPushPayload, taskQueue } from '../lib/push/task-queue.ts'
 import { agentQueue, PushWorker } from '../lib/push/worker.ts'
 
 declare module 'fastify' {
@@ -16,10 +17,11 @@ declare module 'fastify' {
 
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    const endpointRooms = new RoomHint(() => app.store.endpointRooms())
     const options = {
       store: app.store,
       bus: app.events,
-      queue: agentQueue(app.store),
+      queue: agentQueue(app.store, endpointRooms),
       post: (endpoint: string, body: string, signal: AbortSignal, headers?: Record<string, string>) =>
         safePost(endpoint, body, {
           allowPrivate: config.allowPrivateEndpoints,
@@ -39,7 +41,7 @@ export default fp<{ config: Config }>(
     }
     const worker = new PushWorker(options)
     // Push notification configs of A2A tasks: the same machinery, StreamResponse bodies, the agent's own messages too.
-    const rooms = new ConfigRooms(app.store)
+    const rooms = new RoomHint(() => app.store.pushConfigRooms())
     const tasks = new PushWorker({
       ...options,
       queue: taskQueue(app.store, rooms),
@@ -49,6 +51,11 @@ export default fp<{ config: Config }>(
     app.decorate('push', worker)
     app.decorate('taskPush', tasks)
     app.addHook('onReady', async () => {
+      await endpointRooms.refresh()
+      app.rooms.onEndpoint((roomId) => {
+        endpointRooms.add(roomId)
+        void worker.claim('room', roomId)
+      })
       worker.start()
       await rooms.refresh()
       app.rooms.roomTasks.onPushConfig((roomId) => {

@@ -4,6 +4,8 @@
 export interface RoomEvent {
   roomId: string
   seq: number
+  /** The room's agents or settings changed with it: instances drop what they cached of the room. */
+  changed?: true
 }
 
 export type Listener = (event: RoomEvent) => void
@@ -18,5 +20,7 @@ export interface EventBus {
   subscribe(listener: Listener): () => void
   /** Declares interest in a room known up to `seq`, so a reconnect catch-up covers it even before its first event. */
   watch?(roomId: string, seq: number): void
+  /** Called when events may have been missed (what they would have said must be assumed). */
+  onUnsure?(cb: () => void): void
   close(): Promise<void>
 }

@@ -60,6 +60,7 @@ export class PgBus extends LocalBus {
   private closed = false
   private outbox: string[] = []
   private flushing: Promise<void> | null = null
+  private readonly unsure = new Set<() => void>()
   /** Told how long each event took from NOTIFY on any instance to arrival here, in ms (metrics). */
   lagObserver: ((ms: number) => void) | null = null
 
@@ -83,9 +84,17 @@ export class PgBus extends LocalBus {
    */
   override publish(event: RoomEvent): Promise<void> {
     this.deliver(event)
-    this.outbox.push(`${event.roomId}:${event.seq}`)
+    this.outbox.push(`${event.roomId}:${event.seq}${event.changed ? ':c' : ''}`)
     if (!this.flushing) this.flushing = new Promise((resolve) => setImmediate(() => void this.flush().then(resolve)))
     return this.flushing
+  }
+
+  onUnsure(cb: () => void): void {
+    this.unsure.add(cb)
+  }
+
+  private missed(): void {
+    for (const cb of this.unsure) cb()
   }
 
   /** Other instances heard within the last rounds. */
@@ -170,6 +179,7 @@ export class PgBus extends LocalBus {
     await old?.unlisten().catch(() => {})
     await this.listen()
     this.pingHeard = this.pingSent
+    this.missed()
   }
 
   private onNotify(payload: string) {
@@ -184,9 +194,9 @@ export class PgBus extends LocalBus {
     const sentAt = Number(payload.slice(0, bar))
     if (bar > 0 && this.lagObserver) this.lagObserver(Math.max(0, Date.now() - sentAt))
     for (const entry of payload.slice(bar + 1).split(',')) {
-      const [roomId, seqText] = entry.split(':')
+      const [roomId, seqText, flag] = entry.split(':')
       const seq = Number(seqText)
-      if (roomId && Number.isSafeInteger(seq)) this.deliver({ roomId, seq })
+      if (roomId && Number.isSafeInteger(seq)) this.deliver(flag === 'c' ? { roomId, seq, changed: true } : { roomId, seq })
     }
   }
 
@@ -194,7 +204,11 @@ export class PgBus extends LocalBus {
   private deliver(event: RoomEvent) {
     let seen = this.known.get(event.roomId)
     if (!seen) this.known.set(event.roomId, (seen = { max: 0, floor: event.seq - 1, recent: new Set(), holes: false }))
-    if (event.seq <= seen.floor || seen.recent.has(event.seq) || event.seq <= seen.max - RECENT) return
+    if (event.seq <= seen.floor || seen.recent.has(event.seq) || event.seq <= seen.max - RECENT) {
+      // already emitted (by a resync, unflagged): the change must still be heard
+      if (event.changed) this.emit(event)
+      return
+    }
     seen.recent.add(event.seq)
     if (seen.recent.size > RECENT) seen.recent.delete(seen.recent.values().next().value!)
     if (event.seq > Math.max(seen.max, seen.floor) + 1) seen.holes = true
@@ -205,16 +219,20 @@ export class PgBus extends LocalBus {
   private async catchUp() {
     if (this.known.size === 0) return
     const latest = await this.opts.lastSeqs([...this.known.keys()])
+    let missed = false
     for (const [roomId, seen] of this.known) {
       const last = latest.get(roomId)
       if (last === undefined) {
         this.known.delete(roomId)
+        missed = true
         continue
       }
       // A notification lost while later ones arrived leaves a hole below max: fill it from the store too.
       const from = seen.holes ? Math.max(seen.floor + 1, last - RECENT + 1) : Math.max(seen.max + 1, last - RECENT + 1)
+      if (from <= last) missed = true
       for (let seq = from; seq <= last; seq++) this.deliver({ roomId, seq })
       seen.holes = false
     }
+    if (missed) this.missed()
   }
 }

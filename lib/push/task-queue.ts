@@ -2,24 +2,14 @@
 import { statusEvent } from '../a2a/task-shapes.ts'
 import type { RoomTask } from '../rooms/room-tasks.ts'
 import type { MessageRecord, TaskPushStore } from '../store.ts'
+import type { RoomHint } from './room-hint.ts'
 import type { PushQueue, PushTarget } from './worker.ts'
 
 /** A config's key in its queue: task id and config id (neither holds a space). */
 const key = (taskId: string, id: string) => `${taskId} ${id}`
 const split = (k: string) => k.split(' ') as [string, string]
 
-/** Rooms with push configs, as last read (refreshed at each sweep, added to when a config is made here). */
-export class ConfigRooms {
-  private rooms = new Set<string>()
-  constructor(private readonly s: Pick<TaskPushStore, 'pushConfigRooms'>) {}
-  has = (roomId: string) => this.rooms.has(roomId)
-  add = (roomId: string) => void this.rooms.add(roomId)
-  refresh = async () => {
-    this.rooms = new Set(await this.s.pushConfigRooms())
-  }
-}
-
-export const taskQueue = (s: TaskPushStore, rooms: ConfigRooms): PushQueue => ({
+export const taskQueue = (s: TaskPushStore, rooms: RoomHint): PushQueue => ({
   wants: rooms.has,
   refresh: rooms.refresh,
   async claim(owner, leaseMs, scope) {

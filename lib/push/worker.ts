@@ -4,6 +4,7 @@ import type { EventBus } from '../events/bus.ts'
 import { removalIn } from '../rooms/removal.ts'
 import type { MessageRecord, PushClaim, PushStore, Store } from '../store.ts'
 import { pushPayload } from './payload.ts'
+import type { RoomHint } from './room-hint.ts'
 
 /** Where pushes go: an agent's endpoint, or a task's push config. `key` names it in its queue. */
 export interface PushTarget extends PushClaim {
@@ -30,7 +31,9 @@ export interface PushQueue {
 }
 
 /** Agents that joined with an agentEndpoint: their own messages are not pushed back to them. */
-export const agentQueue = (s: PushStore): PushQueue => ({
+export const agentQueue = (s: PushStore, rooms: RoomHint): PushQueue => ({
+  wants: rooms.has,
+  refresh: rooms.refresh,
   claim: async (owner, leaseMs, scope) =>
     (await s.claimPush(owner, leaseMs, { roomId: scope.roomId, agentId: scope.key })).map((c) => ({ ...c, key: c.agentId })),
   advance: (key, owner, seq, leaseMs) => s.advancePush(key, owner, seq, leaseMs),

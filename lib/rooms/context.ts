@@ -3,7 +3,8 @@ import { errors } from '../errors.ts'
 import type { EventBus } from '../events/bus.ts'
 import { hashToken, newId } from '../ids.ts'
 import { endpointProblem } from '../net/address.ts'
-import type { AgentRecord, Posted, RoomRecord, Store } from '../store.ts'
+import type { Posted, Store } from '../store.ts'
+import { AuthCache, type Authed } from './auth-cache.ts'
 import { DeliveryMarks } from './receipts.ts'
 import { refersTo } from './refs.ts'
 
@@ -26,10 +27,7 @@ export interface RoomServiceOptions {
   onWaitTaskError?: (err: unknown) => void
 }
 
-export interface Authed {
-  agent: AgentRecord
-  room: RoomRecord
-}
+export type { Authed }
 
 /** A room-bot notice, posted in the same transaction as the change it reports. */
 export const notice = (body: string) => ({ id: newId(), body })
@@ -41,16 +39,23 @@ export class RoomContext {
   /** Delivery cursors the surfaces move (receipts). */
   readonly deliveries: DeliveryMarks
   private readonly tokenListeners = new Set<(digest: string) => void>()
+  private readonly endpointListeners = new Set<(roomId: string) => void>()
+  private readonly auth = new AuthCache()
 
   constructor(readonly opts: RoomServiceOptions) {
     this.store = opts.store
     this.events = opts.events
     this.clock = opts.clock ?? (() => new Date())
     this.deliveries = new DeliveryMarks(this.store, opts.onFeedError ?? (() => {}))
+    // Changes made on any instance (and events that may hide one, when the bus lost some) drop cached lookups.
+    this.events.subscribe((e) => e.changed && this.auth.dropRoom(e.roomId))
+    this.events.onUnsure?.(() => this.auth.clear())
   }
 
-  async publish(roomId: string, posted: Posted): Promise<void> {
-    await this.events.publish({ roomId, seq: posted.seq })
+  /** `changed`: the room's agents or settings changed (join, leave, kick, role, endpoint, room update). */
+  async publish(roomId: string, posted: Posted, changed = false): Promise<void> {
+    if (changed) this.auth.dropRoom(roomId)
+    await this.events.publish(changed ? { roomId, seq: posted.seq, changed } : { roomId, seq: posted.seq })
   }
 
   onTokenSeen(cb: (digest: string) => void): () => void {
@@ -62,13 +67,34 @@ export class RoomContext {
     for (const cb of this.tokenListeners) cb(digest)
   }
 
+  onEndpoint(cb: (roomId: string) => void): () => void {
+    this.endpointListeners.add(cb)
+    return () => this.endpointListeners.delete(cb)
+  }
+
+  /** An agent of the room joined (or rejoined) with a push endpoint. */
+  endpointSet(roomId: string, endpoint: string | null | undefined): void {
+    if (endpoint) for (const cb of this.endpointListeners) cb(roomId)
+  }
+
   /** The agent behind a token; with `roomRef`, the token must belong to that room. */
   async authenticate(token: string, roomRef?: string): Promise<Authed> {
-    const found = await this.store.agentByToken(hashToken(token).toString('hex'))
-    if (!found) throw errors.invalidToken()
+    const digest = hashToken(token).toString('hex')
+    let found = this.auth.get(digest)
+    if (!found) {
+      const epoch = this.auth.epoch
+      const read = await this.store.agentByToken(digest)
+      if (!read) throw errors.invalidToken()
+      this.auth.set(digest, (found = read), epoch)
+    }
     this.tokenSeen(found.agent.tokenHash)
     if (roomRef !== undefined && !refersTo(roomRef, found.room)) throw errors.wrongRoom()
     return found
+  }
+
+  /** A room's latest seq, read now (0 if it is gone). */
+  async lastSeq(roomId: string): Promise<number> {
+    return (await this.store.lastSeqs([roomId])).get(roomId) ?? 0
   }
 
   async requireAdmin(token: string): Promise<Authed> {

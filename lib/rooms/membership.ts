@@ -1,7 +1,7 @@
 // Who is in a room: joining (and reconnecting), leaving, and the admin's promote, demote and kick.
 import { errors } from '../errors.ts'
 import { hashToken, newId, newToken, sameDigest } from '../ids.ts'
-import { NameTakenError, type AgentKind, type AgentRecord, type Posted, type RoomRecord } from '../store.ts'
+import { NameTakenError, type AgentKind, type Posted } from '../store.ts'
 import { notice, type RoomContext } from './context.ts'
 import type { Messaging } from './messaging.ts'
 import { checkAgentName } from './names.ts'
@@ -31,6 +31,7 @@ export class Membership {
       if (!given || !sameDigest(given, Buffer.from(existing.tokenHash, 'hex'))) throw errors.nameTaken(p.agentName)
       ctx.tokenSeen(existing.tokenHash)
       await ctx.store.setEndpoint(existing.id, p.agentEndpoint ?? null, ctx.clock())
+      ctx.endpointSet(room.id, p.agentEndpoint)
       const messages = await this.messaging.drainUnread(existing, undefined, true, signal)
       return {
         text: `Reconnected to room ${room.id} as ${p.agentName}`,
@@ -57,6 +58,7 @@ export class Membership {
       if (e instanceof NameTakenError) throw errors.nameTaken(p.agentName)
       throw e
     }
+    ctx.endpointSet(room.id, p.agentEndpoint)
     await ctx.publish(room.id, posted)
     ctx.tokenSeen(agent.tokenHash)
     const messages = await this.messaging.drainUnread({ id: agent.id, roomId: room.id }, undefined, true, signal)
@@ -77,7 +79,7 @@ export class Membership {
     const { ctx } = this
     const { agent, room, target } = await this.adminOn(p)
     const posted = await ctx.store.setRole(room.id, target.id, 'admin', notice(`${target.name} was promoted to admin by ${agent.name}`), ctx.clock())
-    if (posted) await ctx.publish(room.id, posted)
+    if (posted) await ctx.publish(room.id, posted, true)
     return { text: `Promoted ${target.name} to admin`, roomId: room.id, data: {} }
   }
 
@@ -86,7 +88,7 @@ export class Membership {
     const { agent, room, target } = await this.adminOn(p)
     const posted = await ctx.store.setRole(room.id, target.id, 'member', notice(`${target.name} was demoted to member by ${agent.name}`), ctx.clock())
     if (!posted) throw errors.lastAdmin()
-    await ctx.publish(room.id, posted)
+    await ctx.publish(room.id, posted, true)
     return { text: `Demoted ${target.name} to member`, roomId: room.id, data: {} }
   }
 
@@ -97,10 +99,10 @@ export class Membership {
     return { text: `Kicked ${target.name} from the room`, roomId: room.id, data: {} }
   }
 
-  private async remove(room: RoomRecord, agent: AgentRecord, body: string) {
+  private async remove(room: { id: string }, agent: { id: string }, body: string) {
     const { ctx } = this
     const { posted } = await ctx.store.removeAgent(room.id, agent.id, notice(body), (name) => notice(`${name} is now an admin`), ctx.clock())
-    for (const p of posted) await ctx.publish(room.id, p)
+    for (const p of posted) await ctx.publish(room.id, p, true)
   }
 
   private async adminOn(p: { agentToken: string; targetAgent: string }) {

@@ -1,7 +1,7 @@
 // Messages: sending, history, and reading what is unread (the cursor that marks messages read).
 import { errors } from '../errors.ts'
 import { isUuid, newId } from '../ids.ts'
-import type { MessageRecord, Surface } from '../store.ts'
+import { SenderGoneError, type MessageRecord, type Surface } from '../store.ts'
 import { notice, type RoomContext } from './context.ts'
 import { mentionCandidates } from './mentions.ts'
 import { missed, unreadResult } from './replies.ts'
@@ -38,7 +38,7 @@ export class Messaging {
     const parent = p.replyTo === undefined ? null : await this.visible(room.id, agent.id, p.replyTo)
     if (p.replyTo !== undefined && !parent) throw errors.invalid('replyTo:', `no message ${p.replyTo} that you can see in this room`)
     const id = newId()
-    const posted = await ctx.store.postMessage({
+    const message = {
       id,
       roomId: room.id,
       from: agent.name,
@@ -52,7 +52,9 @@ export class Messaging {
       mentionCandidates: toId === null ? mentionCandidates(p.text) : undefined,
       ackRequired: p.ackRequired === true,
       kind: agent.kind,
-    })
+    }
+    // SenderGoneError: removed since its token was looked up (on this or another instance)
+    const posted = await ctx.store.postMessage(message).catch((e) => Promise.reject(e instanceof SenderGoneError ? errors.invalidToken() : e))
     await ctx.publish(room.id, posted)
     const messages = posted.caughtUp ? [] : await this.drainUnread(agent, posted.seq, true, signal)
     return { text: 'Message sent', roomId: room.id, data: { id, seq: posted.seq, ...missed(messages) } }

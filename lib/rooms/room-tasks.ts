@@ -36,7 +36,7 @@ export class RoomTasks {
   async subscribe(p: { agentToken: string; roomId?: string }) {
     const { agent, room } = await this.ctx.authenticate(p.agentToken, p.roomId)
     const task = await this.ctx.store.createA2ATask(
-      { id: randomBytes(16).toString('hex'), agentId: agent.id, roomId: room.id, startSeq: room.lastSeq },
+      { id: randomBytes(16).toString('hex'), agentId: agent.id, roomId: room.id, startSeq: await this.ctx.lastSeq(room.id) },
       MAX_SUBSCRIPTIONS_PER_AGENT,
       this.ctx.clock(),
     )

@@ -40,6 +40,7 @@ export class Rooms {
           same.map((r) => r.id),
           ctx.clock(),
         )
+        ctx.endpointSet(id, p.agentEndpoint)
         await ctx.publish(id, posted)
         ctx.tokenSeen(tokenHash)
         break
@@ -137,7 +138,7 @@ export class Rooms {
       notice(`Room updated by ${agent.name}: ${changes}`),
       ctx.clock(),
     )
-    await ctx.publish(room.id, posted)
+    await ctx.publish(room.id, posted, true)
     return { text: `Room updated: ${changes}`, roomId: room.id, data: {} }
   }
 }

@@ -181,7 +181,7 @@ export class RoomService {
 
   /** A room's latest seq (0 if it is gone). */
   async lastSeq(roomId: string): Promise<number> {
-    return (await this.#ctx.store.roomById(roomId))?.lastSeq ?? 0
+    return this.#ctx.lastSeq(roomId)
   }
 
   /** Unread messages for an agent (see Messaging.drainUnread): MCP piggy-backs them on tool results. */
@@ -244,6 +244,11 @@ export class RoomService {
   }
 
   /** `cb` hears the digest (hex) of every agentToken just issued or verified against the store. */
+  /** Told of rooms where an agent set a push endpoint on this instance. */
+  onEndpoint(cb: (roomId: string) => void): () => void {
+    return this.#ctx.onEndpoint(cb)
+  }
+
   onTokenSeen(cb: (digest: string) => void): () => void {
     return this.#ctx.onTokenSeen(cb)
   }

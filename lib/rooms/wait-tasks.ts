@@ -111,7 +111,7 @@ export class WaitTasks {
     )
     if (created === 'gone') throw errors.invalidToken()
     if (created === 'full') throw errors.tooManyWaitTasks(max)
-    this.#addRooms([room.id], room.lastSeq)
+    this.#addRooms([room.id], await this.ctx.lastSeq(room.id))
     const task = await store.waitTask(id)
     if (!task) throw errors.invalidToken() // its room was deleted meanwhile
     this.#arm(task)

@@ -183,9 +183,10 @@ export class SessionRegistry implements McpHost {
   /** createRoom/joinRoom succeeded: the session now acts as this agent. */
   async bind(session: McpSession, agentToken: string): Promise<void> {
     const { agent, room } = await this.opts.service.authenticate(agentToken)
-    session.state = { ...session.state, agentToken, agentId: agent.id, roomId: room.id, notifyAfter: room.lastSeq }
+    const lastSeq = await this.opts.service.lastSeq(room.id)
+    session.state = { ...session.state, agentToken, agentId: agent.id, roomId: room.id, notifyAfter: lastSeq }
     await this.save(session)
-    await this.attach(session, room.lastSeq)
+    await this.attach(session, lastSeq)
   }
 
   /** Notifies a session of its room's messages after `afterSeq`; resolves once anything missed is queued. */

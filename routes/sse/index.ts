@@ -109,7 +109,7 @@ const sseRoutes: FastifyPluginAsync<{ config: Config }> = async (fastify, { conf
       if (max > 0 && [...open].filter((s) => s.agentId === authed.agent.id).length >= max) {
         return fail(reply, 429, 'RATE_LIMITED', `Too many open streams for this agent: at most ${max} (per instance)`)
       }
-      await stream(req, reply, authed.room.id, authed.agent.id, authed.room.lastSeq, req.query.lastEventId)
+      await stream(req, reply, authed.room.id, authed.agent.id, await service.lastSeq(authed.room.id), req.query.lastEventId)
     },
   )
 

@@ -1,0 +1,39 @@
+// Group commit: calls made while a statement is in flight go together in the next one.
+
+/**
+ * Items queue while `slots` runs are in flight; each run takes up to `max` of them in arrival order. A run's
+ * results pair with its items by position (undefined: that item failed on its own); a run that throws fails them all.
+ */
+export class Batcher<I, O> {
+  private queue: { item: I; resolve(o: O): void; reject(e: unknown): void }[] = []
+  private running = 0
+
+  constructor(
+    private readonly run: (items: I[]) => Promise<(O | Error)[]>,
+    private readonly slots: number,
+    private readonly max: number,
+  ) {}
+
+  add(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject })
+      this.next()
+    })
+  }
+
+  private next(): void {
+    while (this.running < this.slots && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.max)
+      this.running++
+      this.run(batch.map((b) => b.item))
+        .then(
+          (out) => batch.forEach((b, i) => (out[i] instanceof Error ? b.reject(out[i]) : b.resolve(out[i] as O))),
+          (err) => batch.forEach((b) => b.reject(err)),
+        )
+        .finally(() => {
+          this.running--
+          this.next()
+        })
+    }
+  }
+}
