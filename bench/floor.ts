@@ -1,6 +1,6 @@
 /**
  * Issue 19's floor: Convene's A2A message.send against a bare Fastify endpoint doing only the obvious work (parse the
- * body, look the token up, the project's own insert, a minimal JSON-RPC reply; no validation, events or logging), on
+ * body, look the token up, one insert statement as the project wrote it before issue 19, a minimal JSON-RPC reply; no validation, events or logging), on
  * the same data (one PostgreSQL database; embedded: copies of one data dir), in turns (ABBA, BAAB, …), one room and
  * 16 rooms. Run with FLOOR_SERVE=1 this file is that endpoint.
  * Usage: tsx bench/floor.ts [--sends 4000] [--rounds 3] [--concurrency 32] [--warm-up 2000] (DATABASE_URL: on PostgreSQL)
@@ -18,12 +18,29 @@ const ROOMS = 16
 const APP = { convene: 'convene-bench', floor: 'floor-bench' } as const
 type Who = keyof typeof APP
 
+/**
+ * The obvious insert: one message a statement, the room's seq bumped under its row lock, the sender's cursor moved
+ * past its own message when it had read everything before (the project's own statement when issue 19 was written).
+ */
+const OBVIOUS_INSERT = `WITH r AS (
+    UPDATE rooms SET last_seq = last_seq + 1,
+      last_activity = CASE WHEN last_activity < $6::timestamptz - interval '1 minute' THEN $6 ELSE last_activity END,
+      public_count = public_count + 1
+    WHERE id = $1 RETURNING last_seq
+  ), ag AS (
+    UPDATE agents a SET cursor = CASE WHEN a.cursor = r.last_seq - 1 THEN r.last_seq ELSE a.cursor END
+    FROM r WHERE a.id = $4::uuid
+  ), ins AS (
+    INSERT INTO messages (room_id, seq, id, sender, sender_id, body, created_at)
+    SELECT $1, r.last_seq, $2, $3, $4, $5, $6 FROM r RETURNING seq
+  )
+  SELECT seq FROM ins`
+
 /** The bare endpoint (FLOOR_SERVE=1): what a message.send needs at the least, on the project's own statements. */
 async function serve() {
   const { default: Fastify } = await import('fastify')
   const { openDatabase } = await import('../db/sql.ts')
   const { agentQueries } = await import('../db/agents.ts')
-  const { insertMessage } = await import('../db/messages.ts')
   const { hashToken, newId } = await import('../lib/ids.ts')
   const url = process.env.DATABASE_URL || undefined
   const db = await openDatabase({ databaseUrl: url, dataDir: process.env.DATA_DIR! })
@@ -35,8 +52,9 @@ async function serve() {
     const found = await agentByToken(hashToken(m.metadata.agentToken).toString('hex'))
     if (!found || found.agent.roomId !== m.contextId) return { jsonrpc: '2.0', id, result: { kind: 'message', role: 'agent', parts: [{ kind: 'text', text: 'Error: who?' }] } }
     const { agent } = found
-    const posted = await insertMessage(db, { id: newId(), roomId: agent.roomId, from: agent.name, fromId: agent.id, to: null, toId: null, body: m.parts[0].text, timestamp: new Date() })
-    const data = { id: posted.id, seq: posted.seq }
+    const msgId = newId()
+    const [row] = await db.query<{ seq: string }>(OBVIOUS_INSERT, [agent.roomId, msgId, agent.name, agent.id, m.parts[0].text, new Date()])
+    const data = { id: msgId, seq: Number(row.seq) }
     return { jsonrpc: '2.0', id, result: { kind: 'message', role: 'agent', parts: [{ kind: 'text', text: 'Sent.' }, { kind: 'data', data }], contextId: agent.roomId } }
   })
   const address = await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' })
