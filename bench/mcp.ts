@@ -2,10 +2,12 @@
  * MCP: tool-call throughput (sendMessage) on both revisions — 2025-11-25 sessions and 2026-07-28 stateless calls,
  * taking turns — notification latency (one room, 100 sessions with open GET streams) and wait-task wake-up
  * latency (2026-07-28 listen streams), against a server process of its own.
- * Usage: tsx bench/mcp.ts [--calls 5000] [--messages 100] [--rounds 200]
+ * Usage: tsx bench/mcp.ts [--calls 5000] [--messages 100] [--rounds 200] [--only throughput] [--revision session|stateless]
+ * (`--only throughput` skips notification and wake-up latency; `--revision` times one revision alone, e.g. to profile it.)
  */
 import { Pool } from 'undici'
-import { percentile, startServer } from './server.ts'
+import { argValue } from './args.ts'
+import { percentile, postgresCpuMs, startServer } from './server.ts'
 
 const LEGACY = '2025-11-25'
 const MODERN = '2026-07-28'
@@ -88,6 +90,7 @@ function client(url: string, connections: number) {
 }
 
 type Client = ReturnType<typeof client>
+type Revision = 'session' | 'stateless'
 /** Sends one message as agent `i`. */
 type Sender = (i: number, text: string) => Promise<unknown>
 
@@ -110,14 +113,32 @@ async function statelessSenders(c: Client, agents: number): Promise<Sender> {
 /**
  * sendMessage calls/s on each revision, `agents` agents each, CONCURRENCY requests in flight. After a warm-up of
  * each, the two take turns (session, stateless, stateless, session; calls/2 each), so the host's drift hits both.
- * `cpuMs` reads the server's CPU time, for its CPU per call.
+ * `cpuMs` reads the server's CPU time, for its CPU per call; `dbCpuMs`, PostgreSQL's (when it runs on this machine).
+ * The bench process's own CPU (the client) is reported too: the three share the machine.
  */
-export async function throughput(url: string, agents: number, calls: number, concurrency: number, cpuMs: () => number) {
+export async function throughput(
+  url: string,
+  agents: number,
+  calls: number,
+  concurrency: number,
+  cpuMs: () => number,
+  revision?: Revision,
+  dbCpuMs: () => number = () => 0,
+) {
   const c = client(url, concurrency)
   try {
-    const senders = { session: await sessionSenders(c, agents), stateless: await statelessSenders(c, agents) }
+    const senders = {
+      session: revision === 'stateless' ? null : await sessionSenders(c, agents),
+      stateless: revision === 'session' ? null : await statelessSenders(c, agents),
+    }
     const seconds = { session: 0, stateless: 0 }
     const cpu = { session: 0, stateless: 0 }
+    const dbCpu = { session: 0, stateless: 0 }
+    const clientCpu = { session: 0, stateless: 0 }
+    const ownMs = () => {
+      const u = process.cpuUsage()
+      return (u.user + u.system) / 1000
+    }
     const burst = async (send: Sender, n: number) => {
       let next = 0
       const t0 = performance.now()
@@ -128,14 +149,20 @@ export async function throughput(url: string, agents: number, calls: number, con
       )
       return (performance.now() - t0) / 1000
     }
-    for (const send of Object.values(senders)) await burst(send, Math.min(1000, calls))
+    for (const send of Object.values(senders)) if (send) await burst(send, Math.min(1000, calls))
     const half = Math.ceil(calls / 2)
     for (const rev of ['session', 'stateless', 'stateless', 'session'] as const) {
-      const cpu0 = cpuMs()
-      seconds[rev] += await burst(senders[rev], half)
+      const send = senders[rev]
+      if (!send) continue
+      const [cpu0, db0, own0] = [cpuMs(), dbCpuMs(), ownMs()]
+      seconds[rev] += await burst(send, half)
       cpu[rev] += cpuMs() - cpu0
+      dbCpu[rev] += dbCpuMs() - db0
+      clientCpu[rev] += ownMs() - own0
     }
-    const rate = (rev: keyof typeof seconds) => ({ perSec: Math.round((2 * half) / seconds[rev]), cpuUs: Math.round((cpu[rev] * 1000) / (2 * half)) })
+    const us = (ms: number) => Math.round((ms * 1000) / (2 * half))
+    const rate = (rev: keyof typeof seconds) =>
+      senders[rev] ? { perSec: Math.round((2 * half) / seconds[rev]), cpuUs: us(cpu[rev]), dbCpuUs: us(dbCpu[rev]), clientCpuUs: us(clientCpu[rev]) } : null
     return { session: rate('session'), stateless: rate('stateless') }
   } finally {
     await c.pool.close()
@@ -252,15 +279,25 @@ export async function wakeups(url: string, rounds: number, pairs: number) {
   }
 }
 
-export async function run(opts: { databaseUrl?: string; calls?: number; sessions?: number; readers?: number; messages?: number; rounds?: number } = {}) {
+export async function run(
+  opts: { databaseUrl?: string; calls?: number; sessions?: number; readers?: number; messages?: number; rounds?: number; only?: 'throughput'; revision?: Revision } = {},
+) {
   // 164 sessions from one address stand for many clients: lift the per-address cap (100 by default).
   const srv = await startServer({ databaseUrl: opts.databaseUrl, env: { MAX_MCP_SESSIONS_PER_IP: '0' } })
   const b = srv.backend
   try {
     const sessions = opts.sessions ?? 64
-    const { session, stateless } = await throughput(srv.url, sessions, opts.calls ?? 5000, 32, srv.cpuMs)
-    const calls = (r: typeof session) => `${r.perSec} calls/s (server CPU ${r.cpuUs} µs a call)`
+    const dbCpuMs = srv.databaseUrl ? postgresCpuMs : undefined
+    const { session, stateless } = await throughput(srv.url, sessions, opts.calls ?? 5000, 32, srv.cpuMs, opts.revision, dbCpuMs)
+    const calls = (r: typeof session) =>
+      r ? `${r.perSec} calls/s (CPU a call: server ${r.cpuUs} µs${dbCpuMs ? `, PostgreSQL ${r.dbCpuUs} µs` : ''}, client ${r.clientCpuUs} µs)` : 'not run'
     console.error(`[mcp ${b}] sendMessage, ${sessions} agents: ${LEGACY} sessions ${calls(session)}, ${MODERN} stateless ${calls(stateless)}`)
+    const figures = {
+      [`mcp sendMessage calls/s, ${sessions} sessions (${b})`]: session?.perSec ?? '-',
+      [`mcp ${MODERN} stateless sendMessage calls/s, ${sessions} agents (${b})`]: stateless?.perSec ?? '-',
+      [`mcp sendMessage server CPU µs a call, session / stateless (${b})`]: `${session?.cpuUs ?? '-'} / ${stateless?.cpuUs ?? '-'}`,
+    }
+    if (opts.only === 'throughput') return figures
     const readers = opts.readers ?? 100
     const lat = await latency(srv.url, readers, opts.messages ?? 100)
     console.error(`[mcp ${b}] notification latency with ${readers} sessions: p50 ${lat.p50} ms, p99 ${lat.p99} ms (${lat.delivered}/${lat.expected})`)
@@ -270,9 +307,7 @@ export async function run(opts: { databaseUrl?: string; calls?: number; sessions
     console.error(`[mcp ${b}] task wake-up, ${pairs} rooms in parallel: p50 ${wake.p50} ms, p99 ${wake.p99} ms (${wake.completed}/${rounds})`)
     for (const o of wake.odd.slice(0, 5)) console.error(`[mcp ${b}] odd wake-up: ${o}`)
     return {
-      [`mcp sendMessage calls/s, ${sessions} sessions (${b})`]: session.perSec,
-      [`mcp ${MODERN} stateless sendMessage calls/s, ${sessions} agents (${b})`]: stateless.perSec,
-      [`mcp sendMessage server CPU µs a call, session / stateless (${b})`]: `${session.cpuUs} / ${stateless.cpuUs}`,
+      ...figures,
       [`mcp notification p50 ms, ${readers} sessions (${b})`]: lat.p50,
       [`mcp notification p99 ms, ${readers} sessions (${b})`]: lat.p99,
       [`mcp notifications delivered (${b})`]: `${lat.delivered}/${lat.expected}`,
@@ -287,9 +322,12 @@ export async function run(opts: { databaseUrl?: string; calls?: number; sessions
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`)
-    return i >= 0 ? Number(process.argv[i + 1]) : undefined
-  }
-  console.log(await run({ databaseUrl: process.env.DATABASE_URL || undefined, calls: arg('calls'), messages: arg('messages'), rounds: arg('rounds') }))
+  const num = (name: string) => (argValue(name) === undefined ? undefined : Number(argValue(name)))
+  const only = argValue('only')
+  const revision = argValue('revision')
+  if (only !== undefined && only !== 'throughput') throw new Error('--only takes: throughput')
+  if (revision !== undefined && revision !== 'session' && revision !== 'stateless') throw new Error('--revision takes: session, stateless')
+  console.log(
+    await run({ databaseUrl: process.env.DATABASE_URL || undefined, calls: num('calls'), messages: num('messages'), rounds: num('rounds'), only, revision }),
+  )
 }
