@@ -15,6 +15,8 @@ function hostnameOf(hostHeader: string): string | null {
   }
 }
 
+const MAX_VERDICTS = 256
+
 function forbidden(reply: FastifyReply, message: string) {
   return reply.status(403).send(rpcError(null, RPC.SERVER_ERROR, message))
 }
@@ -29,6 +31,8 @@ export function originGuard(config: Config) {
   const hosts = new Set<string>()
   if (base) hosts.add(bare(base.hostname))
   hosts.add(bare(config.host))
+  // The verdict on each Host header seen (parsing it as a URL on every request showed in profiles); bounded.
+  const verdicts = new Map<string, boolean>()
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const origin = req.headers.origin
     if (origin !== undefined) {
@@ -41,9 +45,14 @@ export function originGuard(config: Config) {
       }
       if (!ok) return forbidden(reply, 'Forbidden: Origin not allowed')
     }
-    const host = hostnameOf(req.headers.host ?? '')
-    if (host === null || !(isIP(host) || isLoopbackName(host) || hosts.has(host))) {
-      return forbidden(reply, 'Forbidden: Host not allowed')
+    const header = req.headers.host ?? ''
+    let allowed = verdicts.get(header)
+    if (allowed === undefined) {
+      const host = hostnameOf(header)
+      allowed = host !== null && (isIP(host) !== 0 || isLoopbackName(host) || hosts.has(host))
+      if (verdicts.size >= MAX_VERDICTS) verdicts.clear()
+      verdicts.set(header, allowed)
     }
+    if (!allowed) return forbidden(reply, 'Forbidden: Host not allowed')
   }
 }

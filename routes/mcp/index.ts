@@ -9,7 +9,8 @@ import { clientAddress } from '../../lib/net/client-address.ts'
 import { RPC, rpcError, type RpcCode } from '../../lib/net/jsonrpc.ts'
 import { originGuard } from './guard.ts'
 import { modernMcp } from './modern.ts'
-import { signalOf, webRequest } from './web-request.ts'
+import { holdFor, sendResponse } from './respond.ts'
+import { webRequest } from './web-request.ts'
 import { SessionRegistry } from './registry.ts'
 import { secondListener } from './second-listener.ts'
 
@@ -128,7 +129,8 @@ const mcp: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
       if (stream) session.streams--
     })
     try {
-      return reply.send(await session.transport.handleRequest(webRequest(req, signalOf(reply)), { parsedBody: req.body }))
+      const response = await session.transport.handleRequest(webRequest(req, reply), { parsedBody: req.body })
+      return await sendResponse(reply, response, req.method === 'POST' ? holdFor(req.body) : 0)
     } finally {
       if (created) registry.settle(session)
     }

@@ -6,7 +6,8 @@ import type { RoomService } from '../../lib/rooms/service.ts'
 import { clientAddress } from '../../lib/net/client-address.ts'
 import { RPC, rpcError } from '../../lib/net/jsonrpc.ts'
 import { serveListen, type ListenFilter } from './listen.ts'
-import { signalOf, webRequest } from './web-request.ts'
+import { holdFor, sendResponse } from './respond.ts'
+import { webRequest } from './web-request.ts'
 import { modernServer, type ModernRequest } from './modern-server.ts'
 
 export const MODERN_REVISION = '2026-07-28'
@@ -49,7 +50,7 @@ export function modernMcp(opts: {
       if (!Array.isArray(body) && body?.method === 'initialize') return false
       // The per-request envelope's claim is what the SDK routes on: a request carrying it is never legacy.
       if (!Array.isArray(body) && typeof body?.params?._meta?.[PROTOCOL_VERSION] === 'string') return true
-      return !(await isLegacyRequest(webRequest(req, AbortSignal.abort()), body ?? null))
+      return !(await isLegacyRequest(webRequest(req, null), body ?? null))
     },
 
     async serve(req: FastifyRequest, reply: FastifyReply) {
@@ -71,11 +72,11 @@ export function modernMcp(opts: {
         return serveListen(service, reply, body.id ?? 0, bearer, body.params.notifications as ListenFilter, streams)
       }
       const extra: ModernRequest = { bearer, address: clientAddress(req.ip) }
-      const response = await handler.fetch(webRequest(req, signalOf(reply)), {
+      const response = await handler.fetch(webRequest(req, reply), {
         parsedBody: req.body,
         authInfo: { token: '', clientId: 'convene', scopes: [], extra: extra as unknown as Record<string, unknown> },
       })
-      return reply.send(response)
+      return sendResponse(reply, response, holdFor(req.body))
     },
 
     /** Open listen streams (the metrics gauge). */
