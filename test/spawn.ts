@@ -8,6 +8,8 @@ export interface Proc {
   child: ChildProcess
   /** stdout+stderr so far (bounded), for failure messages. */
   output(): string
+  /** Resolves once the output matches (log lines are written in batches, up to 100 ms late). */
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>
   /** Resident memory of the server process, in MB. */
   rssMb(): number
   kill9(): Promise<void>
@@ -49,6 +51,21 @@ export async function spawnServer(env: Record<string, string>, opts: { script?: 
     url,
     child,
     output: () => out,
+    waitForOutput: (re, timeoutMs = 10_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (re.test(out)) return resolve()
+        const timer = setTimeout(() => done(new Error(`no ${re} in the server's output within ${timeoutMs} ms`)), timeoutMs)
+        const check = () => re.test(out) && done()
+        const done = (err?: Error) => {
+          clearTimeout(timer)
+          child.stdout!.off('data', check)
+          child.stderr!.off('data', check)
+          if (err) reject(err)
+          else resolve()
+        }
+        child.stdout!.on('data', check)
+        child.stderr!.on('data', check)
+      }),
     rssMb() {
       try {
         return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
