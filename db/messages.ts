@@ -1,4 +1,5 @@
 /** Messages: appending one (seq, cursors and counters in the same statement), unread reads, feeds, history. */
+import { isStoreUnavailable } from '../lib/errors.ts'
 import { SenderGoneError, type NewMessage, type Notice, type Posted, type Store } from '../lib/store.ts'
 import { Batcher } from './batcher.ts'
 import type { Database, Row, Sql } from './database.ts'
@@ -96,9 +97,16 @@ const SEND_BATCH = 64
 export function messageQueries(db: Database): MessageQueries {
   // Group commit: concurrent sends share one statement (and one commit); each reply waits for its own.
   const one = (m: NewMessage) => insertMessages(db, [m]).then(([p]) => p ?? new SenderGoneError(), (e: Error) => e)
-  const sends = new Batcher<NewMessage, Posted>(
-    // a batch that fails is tried again message by message, so one bad message fails no other
-    async (ms) => (await insertMessages(db, ms).catch(() => null))?.map((p) => p ?? new SenderGoneError()) ?? Promise.all(ms.map(one)),
+  const sends = new Batcher<NewMessage, Posted>(async (ms) => {
+    try {
+      return (await insertMessages(db, ms)).map((p) => p ?? new SenderGoneError())
+    } catch (err) {
+      // A statement error is tried again message by message, so one bad message fails no other; an unreachable
+      // database fails them all at once (another try would only wait for the driver's reconnect backoff).
+      if (ms.length === 1 || isStoreUnavailable(err)) throw err
+      return Promise.all(ms.map(one))
+    }
+  },
     SEND_SLOTS[db.kind],
     SEND_BATCH,
   )
