@@ -1,4 +1,4 @@
-/** Messages: appending one (seq, cursors and counters in the same statement), unread reads, feeds, history. */
+/** Messages: appending them (batched; seq, cursors and counters in the same statement), unread reads, feeds, history. */
 import { isStoreUnavailable } from '../lib/errors.ts'
 import { SenderGoneError, type NewMessage, type Notice, type Posted, type Store } from '../lib/store.ts'
 import { Batcher } from './batcher.ts'
@@ -95,9 +95,8 @@ const SEND_SLOTS = { postgres: 2, pglite: 1 }
 const SEND_BATCH = 64
 
 export function messageQueries(db: Database): MessageQueries {
-  // Group commit: concurrent sends share one statement (and one commit); each reply waits for its own.
   const one = (m: NewMessage) => insertMessages(db, [m]).then(([p]) => p ?? new SenderGoneError(), (e: Error) => e)
-  const sends = new Batcher<NewMessage, Posted>(async (ms) => {
+  const insert = async (ms: NewMessage[]) => {
     try {
       return (await insertMessages(db, ms)).map((p) => p ?? new SenderGoneError())
     } catch (err) {
@@ -106,10 +105,9 @@ export function messageQueries(db: Database): MessageQueries {
       if (ms.length === 1 || isStoreUnavailable(err)) throw err
       return Promise.all(ms.map(one))
     }
-  },
-    SEND_SLOTS[db.kind],
-    SEND_BATCH,
-  )
+  }
+  // Group commit: concurrent sends share one statement (and one commit); each reply waits for its own.
+  const sends = new Batcher<NewMessage, Posted>(insert, SEND_SLOTS[db.kind], SEND_BATCH)
   return {
     postMessage: (msg) => sends.add(msg),
 
