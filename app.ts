@@ -41,6 +41,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // Large clones and pushes stream for minutes; slow clients are bounded by the git byte limits instead.
     requestTimeout: 0,
+    // A first start creates the embedded store (initdb in a child process): seconds, more than 10 on a busy host.
+    pluginTimeout: 60_000,
     logController: new RequestLog(),
   })
   await app.register(httpPlugin, { config })

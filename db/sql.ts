@@ -1,11 +1,11 @@
 /** Opens the database: PostgreSQL through our pool when given a URL, else embedded PGlite in the data dir. */
 import { mkdirSync } from 'node:fs'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import { Gate } from './mutex.ts'
 import type { Database, Row, Sql } from './database.ts'
 import { maintain } from './maintain.ts'
-import { PgliteSession } from './pglite.ts'
+import { initPgliteDir, loadPglite } from './pglite-init.ts'
 import { PgPool } from './pool.ts'
 
 export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
@@ -62,13 +62,17 @@ export function arrayParam(value: unknown): unknown {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  // PostgreSQL's 128 MB default buffer pool is sized for a server; in-process, 32 MB keeps RSS low.
-  const opts = { postgresqlconf: ['shared_buffers = 32MB', 'maintenance_work_mem = 16MB'] }
+  // Loaded here, not at the top: a PostgreSQL server never needs PGlite (~40 MB of RSS under tsx).
+  const [{ PGlite }, { PgliteSession }] = await Promise.all([loadPglite(), import('./pglite.ts')])
+  // PostgreSQL's 128 MB default buffer pool is sized for a server; in-process it is touched at start: 16 MB (RSS).
+  const opts = { postgresqlconf: ['shared_buffers = 16MB', 'maintenance_work_mem = 16MB'] }
   let db: PGlite
   if (dataDir.startsWith('memory://')) db = await PGlite.create(dataDir, opts)
   else {
     mkdirSync(dataDir, { recursive: true })
-    db = await PGlite.create(`${dataDir.replace(/\/$/, '')}/pglite`, opts)
+    const dir = `${dataDir.replace(/\/$/, '')}/pglite`
+    await initPgliteDir(dir)
+    db = await PGlite.create(dir, opts)
   }
   const session = new PgliteSession(db)
   const base = session.sql
