@@ -33,7 +33,7 @@ interface Timings {
 
 const root = new URL('..', import.meta.url).pathname
 
-function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<string> {
+export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 1 << 28 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(String(stdout)),
@@ -56,7 +56,7 @@ function startOurs(dataDir: string, standalone = false, databaseUrl = ''): Promi
 }
 
 /** Runs `fn` while sampling `rss` every 10 ms; returns the elapsed ms and the peak. */
-async function sampled(rss: () => number, fn: () => Promise<unknown>): Promise<{ ms: number; peak: number }> {
+export async function sampled(rss: () => number, fn: () => Promise<unknown>): Promise<{ ms: number; peak: number }> {
   let peak = rss()
   const timer = setInterval(() => (peak = Math.max(peak, rss())), 10)
   try {
@@ -116,7 +116,7 @@ function startCgit(projectRoot: string): Promise<{ url: string; server: http.Ser
   )
 }
 
-async function createRoom(url: string): Promise<string> {
+export async function createRoom(url: string): Promise<string> {
   const name = `bench-${Date.now()}`
   const r = await call(url, 'room.create', { agentName: 'bench', name })
   if (r.text.startsWith('Error')) throw new Error(r.text)

@@ -16,7 +16,7 @@ const only = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const databaseUrl = process.env.DATABASE_URL || undefined
 const backends: (string | undefined)[] = [undefined, ...(databaseUrl ? [databaseUrl] : [])]
 
-const BENCHES = ['a2a', 'fanout', 'mcp', 'git', 'browse', 'search', 'receipts', 'floor', 'soak']
+const BENCHES = ['a2a', 'fanout', 'mcp', 'git', 'memory', 'browse', 'search', 'receipts', 'floor', 'soak']
 const results: Record<string, Summary> = {}
 const started = Date.now()
 
