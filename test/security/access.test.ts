@@ -190,7 +190,8 @@ test('secret checks are constant-time: digests and timingSafeEqual, no plain com
   assert.match(src('lib/rooms/password.ts'), /timingSafeEqual\(key, expected\)/, 'passwords: scrypt then timingSafeEqual')
   assert.match(src('lib/ids.ts'), /timingSafeEqual\(a, b\)/, 'token digests compared with timingSafeEqual')
   assert.match(src('lib/ids.ts'), /createHash\('sha256'\)/, 'tokens are looked up by their SHA-256 digest')
-  assert.match(src('lib/rooms/context.ts'), /agentByToken\(hashToken\(token\)/, 'authentication looks the digest up, never the raw token')
+  // (the per-instance cache is keyed by the digest too)
+  assert.match(src('lib/rooms/context.ts'), /const digest = hashToken\(token\)[^\n]*\n[^]*this\.auth\.get\(digest\)[^]*agentByToken\(digest\)/, 'authentication looks the digest up, never the raw token')
   assert.match(src('db/agents.ts'), /WHERE a\.token_hash = \$1/, 'the store is queried by digest')
   // Nowhere is a token or password compared with ===/!== (which returns early on the first differing byte).
   const dir = (d: string) => readdirSync(new URL(`../../${d}`, import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`)
