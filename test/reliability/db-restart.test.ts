@@ -22,10 +22,15 @@ async function send(srv: TestServer, token: string, text: string) {
 
 test('a PostgreSQL restart during traffic: 503s meanwhile, then reconnect; subscribers on another instance catch up by seq', { skip, timeout: 120_000 }, async (t) => {
   const pg = await throwawayPg()
-  t.after(() => pg.destroy())
   const overrides = { databaseUrl: pg.url, busResyncSeconds: 1 }
-  const a = await startApp(t, overrides)
-  const b = await startApp(t, overrides)
+  // After hooks run in the order they are added: the apps close first, while their database is still there.
+  let a: TestServer, b: TestServer
+  try {
+    a = await startApp(t, overrides)
+    b = await startApp(t, overrides)
+  } finally {
+    t.after(() => pg.destroy())
+  }
   const room = await createRoom(a)
   const bob = await joinRoom(a, room.roomId, 'bob')
   const sub = await SseClient.open(`${b.url}/api/messages/${room.roomId}/sse?agentToken=${bob}`)
