@@ -14,6 +14,8 @@ export interface BenchServer {
   rssMb(): number
   /** CPU time the server process has used, ms. */
   cpuMs(): number
+  /** Stops the server, runs `between` on its store (nothing else has it open), and starts it again on that store. */
+  restart(between: (store: { dataDir: string; databaseUrl?: string }) => Promise<void>): Promise<void>
   stop(): Promise<void>
 }
 
@@ -37,14 +39,24 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
   }
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof", profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const proc = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...opts.env }, { nodeArgs })
+  const spawnIt = () => spawnServer({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...opts.env }, { nodeArgs })
+  let proc = await spawnIt()
   return {
-    url: proc.url,
+    get url() {
+      return proc.url
+    },
     backend: opts.databaseUrl ? 'postgres' : 'pglite',
     databaseUrl: databaseUrl || undefined,
-    child: proc.child,
+    get child() {
+      return proc.child
+    },
     rssMb: () => proc.rssMb(),
     cpuMs: () => processCpuMs(proc.child.pid!),
+    async restart(between) {
+      await proc.stop()
+      await between({ dataDir, databaseUrl: databaseUrl || undefined })
+      proc = await spawnIt()
+    },
     async stop() {
       await proc.stop()
       rmSync(dataDir, { recursive: true, force: true })
