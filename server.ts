@@ -1,12 +1,7 @@
 // The process entry point: reads the config, starts the server (and the metrics port), shuts down on signals.
 import { createServer } from 'node:http'
-import v8 from 'node:v8'
-import type { Config } from './lib/config.ts'
-
-// Before the app's modules load: V8 keeps its heap small (idle RSS −40 MB; no CPU a send measured, bench/memory.ts).
-v8.setFlagsFromString('--optimize-for-size')
-const { buildApp } = await import('./app.ts')
-const { ConfigError, loadConfig } = await import('./lib/config.ts')
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './lib/config.ts'
 
 let config: Config
 try {

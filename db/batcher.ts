@@ -7,11 +7,17 @@
 export class Batcher<I, O> {
   private queue: { item: I; resolve(o: O): void; reject(e: unknown): void }[] = []
   private running = 0
+  private waiting = false
 
+  /**
+   * `gather`: a run starts one event-loop turn later, after I/O that arrived meanwhile has queued its items (for a
+   * store that runs on the main thread, during whose statements no request is read).
+   */
   constructor(
     private readonly run: (items: I[]) => Promise<(O | Error)[]>,
     private readonly slots: number,
     private readonly max: number,
+    private readonly gather = false,
   ) {}
 
   add(item: I): Promise<O> {
@@ -22,6 +28,16 @@ export class Batcher<I, O> {
   }
 
   private next(): void {
+    if (!this.gather) return this.start()
+    if (this.waiting) return
+    this.waiting = true
+    setImmediate(() => {
+      this.waiting = false
+      this.start()
+    })
+  }
+
+  private start(): void {
     while (this.running < this.slots && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.max)
       this.running++

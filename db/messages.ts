@@ -14,6 +14,7 @@ const LONE_SURROGATE = /\p{Cs}/gu
  * (nothing but its own messages in between) has its cursor moved past it here, saving the missed-messages read.
  */
 export async function insertMessages(q: Sql, ms: NewMessage[]): Promise<(Posted | null)[]> {
+  if (ms.length === 1) return [await insertOne(q, ms[0])]
   const input = ms.map((m, i) => ({
     i, room: m.roomId, id: m.id, sender: m.from, sender_id: m.fromId, recipient: m.to, recipient_id: m.toId,
     // as the text protocol sends strings: a lone surrogate becomes U+FFFD (JSON would carry it, and PostgreSQL refuse it)
@@ -77,6 +78,44 @@ export async function insertMessages(q: Sql, ms: NewMessage[]): Promise<(Posted 
   return out
 }
 
+/**
+ * One message alone (the batch statement costs ~4× more for a single row: an agent sending at its own pace, a notice).
+ * The same rules as the batch: seq under the room's row lock, a gone sender stores nothing, counters, the cursor.
+ */
+async function insertOne(q: Sql, m: NewMessage): Promise<Posted | null> {
+  const [row] = await q.query<{ seq: string; caught_up: boolean | null }>(
+    `WITH r AS (
+       UPDATE rooms SET last_seq = last_seq + 1,
+         last_activity = CASE WHEN last_activity < $8::timestamptz - interval '1 minute' THEN $8 ELSE last_activity END,
+         public_count = public_count + (CASE WHEN $6::uuid IS NULL THEN 1 ELSE 0 END)
+       WHERE id = $1 AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM agents WHERE id = $4::uuid AND room_id = $1))
+       RETURNING last_seq
+     ), ag AS (
+       UPDATE agents a SET
+         dm_count = a.dm_count + (CASE WHEN $6::uuid IS NULL THEN 0 ELSE 1 END),
+         cursor = CASE WHEN a.id = $4::uuid AND a.cursor = r.last_seq - 1 THEN r.last_seq ELSE a.cursor END
+       FROM r
+       WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
+       RETURNING a.id, a.cursor = r.last_seq AS caught_up
+     ), ins AS (
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, mentions)
+       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13,
+         CASE WHEN $11::text[] IS NULL THEN NULL ELSE NULLIF(ARRAY(
+           SELECT g.name FROM agents g WHERE g.room_id = $1 AND g.name = ANY($11::text[]) ORDER BY array_position($11::text[], g.name)
+         ), '{}') END
+       FROM r
+       RETURNING seq
+     )
+     SELECT ins.seq, (SELECT caught_up FROM ag WHERE ag.id = $4::uuid) AS caught_up FROM ins`,
+    [
+      m.roomId, m.id, m.from, m.fromId, m.to, m.toId, m.body, m.timestamp,
+      m.replyTo ?? null, m.threadId ?? null, m.mentionCandidates?.length ? m.mentionCandidates : null,
+      m.ackRequired ? true : null, m.kind === 'human' ? 'human' : null,
+    ],
+  )
+  return row ? { id: m.id, seq: Number(row.seq), timestamp: m.timestamp, caughtUp: row.caught_up === true } : null
+}
+
 /** Appends one message (see insertMessages); a sender no longer in the room gets SenderGoneError. */
 export async function insertMessage(q: Sql, m: NewMessage): Promise<Posted> {
   const [posted] = await insertMessages(q, [m])
@@ -107,7 +146,7 @@ export function messageQueries(db: Database): MessageQueries {
     }
   }
   // Group commit: concurrent sends share one statement (and one commit); each reply waits for its own.
-  const sends = new Batcher<NewMessage, Posted>(insert, SEND_SLOTS[db.kind], SEND_BATCH)
+  const sends = new Batcher<NewMessage, Posted>(insert, SEND_SLOTS[db.kind], SEND_BATCH, db.kind === 'pglite')
   return {
     postMessage: (msg) => sends.add(msg),
 

@@ -65,6 +65,9 @@ test('one batch over two rooms: gap-free seqs in order, DM counts, cursors of se
       { seq: b2 + 2, caughtUp: true },
     ],
   )
+  // alone (its own statement), the same rules: a gone sender stores nothing, a present one gets the next seq
+  assert.deepEqual(await insertMessages(s.app.db, [msg(ghost, 'alone, from nobody')]), [null])
+  assert.equal((await insertMessages(s.app.db, [msg(dave, 'd3')]))[0]?.seq, b2 + 3)
   const unread = await s.app.rooms.unread({ agentToken: one.alice })
   assert.deepEqual(unread.data.messages.map((m: { body: string }) => m.body), ['dm to alice']) // a2 was past her cursor: a2 is hers
   const bobUnread = await s.app.rooms.unread({ agentToken: one.bob })
