@@ -1,7 +1,7 @@
-/** Loads PGlite and creates a new embedded data directory (initdb) in a child process, so its memory never lands in ours. */
-import { spawn } from 'node:child_process'
+/** Loads PGlite and creates a new embedded data directory (initdb) in a worker thread, whose memory goes with it. */
 import { existsSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
 import v8 from 'node:v8'
+import { Worker } from 'node:worker_threads'
 
 /**
  * PGlite, loaded on first use (a PostgreSQL server never needs it). V8 tiers a WebAssembly function up to its
@@ -14,11 +14,14 @@ export function loadPglite() {
 }
 
 // PGlite runs initdb inside a second PGlite plus initdb.wasm and copies of their heaps: ~450 MB that stayed in the
-// server until some later major GC. A child process gives it all back when it exits. Plain node, no TypeScript.
-const CHILD = `
-const { PGlite } = await import(process.argv[1])
-const db = await PGlite.create(process.argv[2])
-await db.close()
+// server until some later major GC. A worker thread's heap and WebAssembly memories are unmapped when it ends (no
+// process is spawned: the server runs none). Plain JavaScript, no TypeScript.
+const WORKER = `
+const { workerData } = require('node:worker_threads')
+import(workerData.pglite).then(async ({ PGlite }) => {
+  const db = await PGlite.create(workerData.dir)
+  await db.close()
+})
 `
 
 /** Makes `dir` a PGlite data directory unless it has anything in it; built beside it and renamed, so a crash leaves no half. */
@@ -27,14 +30,15 @@ export async function initPgliteDir(dir: string): Promise<void> {
   if (existsSync(dir) && readdirSync(dir).length > 0) return
   const tmp = `${dir}.initdb`
   rmSync(tmp, { recursive: true, force: true })
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, import.meta.resolve('@electric-sql/pglite'), tmp], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+  const workerData = { pglite: import.meta.resolve('@electric-sql/pglite'), dir: tmp }
+  // no execArgv: not the server's loader hooks (tsx); its output is not the server's log
+  const worker = new Worker(WORKER, { eval: true, workerData, execArgv: [], stdout: true, stderr: true })
+  worker.stdout.resume()
+  worker.stderr.resume()
+  const code = await new Promise<number>((resolve, reject) => worker.once('error', reject).once('exit', resolve)).catch((e: Error) => {
+    throw new Error(`initdb of ${dir} failed: ${e.message}`)
   })
-  let err = ''
-  child.stderr!.on('data', (b: Buffer) => (err = (err + b).slice(-4000)))
-  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve))
-  if (code !== 0 || !existsSync(`${tmp}/PG_VERSION`)) throw new Error(`initdb of ${dir} failed (exit ${code}): ${err.trim()}`)
+  if (code !== 0 || !existsSync(`${tmp}/PG_VERSION`)) throw new Error(`initdb of ${dir} failed (exit ${code})`)
   if (existsSync(dir)) rmdirSync(dir) // empty, checked above
   renameSync(tmp, dir)
 }

@@ -1,4 +1,4 @@
-// store-independent: a new embedded data dir is made in a child process, whole or not at all.
+// store-independent: a new embedded data dir is made in a worker thread, whole or not at all.
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
