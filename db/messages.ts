@@ -154,11 +154,14 @@ export function messageQueries(db: Database): MessageQueries {
       const upTo = opts.upTo ?? null
       // mentionsOnly: DMs to the agent and broadcasts naming it; the page's bounds (and the cursor) are unchanged
       const only = opts.mentionsOnly ? 'AND (m.recipient_id = $1 OR prev.name = ANY(m.mentions))' : ''
+      // LATERAL: the index scan starts at the cursor (as a plain join the planner walked the room from its first message)
       const page = `SELECT ${MSG_COLS.split(', ').map((c) => `m.${c}`).join(', ')}
-      FROM messages m, prev
-      WHERE m.room_id = $2 AND m.seq > GREATEST(prev.cursor, $5::bigint) AND m.seq <= COALESCE($3, (SELECT last_seq FROM rooms WHERE id = $2))
-        AND ${VISIBLE} AND m.sender_id IS DISTINCT FROM $1 ${only}
-      ORDER BY m.seq LIMIT $4`
+      FROM prev CROSS JOIN LATERAL (
+        SELECT * FROM messages m
+        WHERE m.room_id = $2 AND m.seq > GREATEST(prev.cursor, $5::bigint) AND m.seq <= COALESCE($3, (SELECT last_seq FROM rooms WHERE id = $2))
+          AND ${VISIBLE} AND m.sender_id IS DISTINCT FROM $1 ${only}
+        ORDER BY m.seq LIMIT $4
+      ) m`
       const params = [agent.id, agent.roomId, upTo, opts.limit, opts.after ?? null]
       let rows: Row[]
       if (!opts.move) {
