@@ -2,7 +2,7 @@
 
 /**
  * Items queue while `slots` runs are in flight; each run takes up to `max` of them in arrival order. A run's
- * results pair with its items by position (undefined: that item failed on its own); a run that throws fails them all.
+ * results pair with its items by position (an Error: that item failed on its own); a run that throws fails them all.
  */
 export class Batcher<I, O> {
   private queue: { item: I; resolve(o: O): void; reject(e: unknown): void }[] = []

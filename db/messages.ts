@@ -134,15 +134,14 @@ const SEND_SLOTS = { postgres: 2, pglite: 1 }
 const SEND_BATCH = 64
 
 export function messageQueries(db: Database): MessageQueries {
-  const one = (m: NewMessage) => insertMessages(db, [m]).then(([p]) => p ?? new SenderGoneError(), (e: Error) => e)
-  const insert = async (ms: NewMessage[]) => {
+  const insert = async (ms: NewMessage[]): Promise<(Posted | Error)[]> => {
     try {
       return (await insertMessages(db, ms)).map((p) => p ?? new SenderGoneError())
     } catch (err) {
       // A statement error is tried again message by message, so one bad message fails no other; an unreachable
       // database fails them all at once (another try would only wait for the driver's reconnect backoff).
       if (ms.length === 1 || isStoreUnavailable(err)) throw err
-      return Promise.all(ms.map(one))
+      return Promise.all(ms.map((m) => insert([m]).then(([p]) => p, (e: Error) => e)))
     }
   }
   // Group commit: concurrent sends share one statement (and one commit); each reply waits for its own.

@@ -219,20 +219,20 @@ export class PgBus extends LocalBus {
   private async catchUp() {
     if (this.known.size === 0) return
     const latest = await this.opts.lastSeqs([...this.known.keys()])
-    let missed = false
+    let lost = false
     for (const [roomId, seen] of this.known) {
       const last = latest.get(roomId)
       if (last === undefined) {
         this.known.delete(roomId)
-        missed = true
+        lost = true
         continue
       }
       // A notification lost while later ones arrived leaves a hole below max: fill it from the store too.
       const from = seen.holes ? Math.max(seen.floor + 1, last - RECENT + 1) : Math.max(seen.max + 1, last - RECENT + 1)
-      if (from <= last) missed = true
+      if (from <= last) lost = true
       for (let seq = from; seq <= last; seq++) this.deliver({ roomId, seq })
       seen.holes = false
     }
-    if (missed) this.missed()
+    if (lost) this.missed()
   }
 }
