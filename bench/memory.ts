@@ -10,7 +10,7 @@ import { spawnServer, type Proc } from '../test/spawn.ts'
 import { argValue } from './args.ts'
 import { createRoom, sampled, sh } from './git.ts'
 import { generateRepo } from './git-repo.ts'
-import { startServer } from './server.ts'
+import { serverScript, startServer } from './server.ts'
 
 /** RSS in MB right after the server listens and while idle, and what V8 reports at the end of the wait. */
 export interface Idle {
@@ -56,11 +56,11 @@ async function embedded() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'convene-bench-mem-'))
   let proc: Proc | undefined
   try {
-    proc = await spawnServer({ DATA_DIR: dir, DATABASE_URL: '' })
+    proc = await spawnServer({ DATA_DIR: dir, DATABASE_URL: '' }, { script: serverScript() })
     const fresh = await idle(proc.url, proc.rssMb)
     line('embedded, fresh data dir', fresh)
     await proc.stop()
-    proc = await spawnServer({ DATA_DIR: dir, DATABASE_URL: '' })
+    proc = await spawnServer({ DATA_DIR: dir, DATABASE_URL: '' }, { script: serverScript() })
     const existing = await idle(proc.url, proc.rssMb)
     line('embedded, existing data dir', existing)
     const p = PUSH ? await push(proc.url, proc.rssMb) : undefined

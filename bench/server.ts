@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -19,7 +19,16 @@ export interface BenchServer {
   stop(): Promise<void>
 }
 
-/** Starts `server.ts` in its own process on a fresh store: a temp DATA_DIR, or a new database on DATABASE_URL. */
+let built: string | undefined
+
+/** The server as `npm start` runs it: built to dist/ once per bench process. BENCH_TSX=1 runs server.ts through tsx. */
+export function serverScript(): string {
+  if (process.env.BENCH_TSX) return 'server.ts'
+  built ??= (execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: new URL('../', import.meta.url), stdio: 'inherit' }), 'dist/server.js')
+  return built
+}
+
+/** Starts the server (serverScript) in its own process on a fresh store: a temp DATA_DIR, or a new database on DATABASE_URL. */
 export async function startServer(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'convene-bench-'))
   let databaseUrl = ''
@@ -39,7 +48,7 @@ export async function startServer(opts: { databaseUrl?: string; env?: Record<str
   }
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof", profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const spawnIt = () => spawnServer({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...opts.env }, { nodeArgs })
+  const spawnIt = () => spawnServer({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...opts.env }, { nodeArgs, script: serverScript() })
   let proc = await spawnIt()
   return {
     get url() {

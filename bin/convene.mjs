@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `convene` command. Its code is TypeScript, run through tsx (a dependency, as for `npm start`): no build step.
+// The `convene` command. Its code is TypeScript, run through tsx (a dependency, as for `npm run dev`): no build step.
 import { fileURLToPath } from 'node:url'
 import { register } from 'tsx/esm/api'
 

@@ -1,5 +1,6 @@
-/** Loads PGlite and creates a new embedded data directory (initdb) in a worker thread, whose memory goes with it. */
-import { existsSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
+/** Loads PGlite and creates a new embedded data directory: a copy of the build's template, or initdb in a worker thread. */
+import { cpSync, existsSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
 import { Worker } from 'node:worker_threads'
 
@@ -15,7 +16,7 @@ export function loadPglite() {
 
 // PGlite runs initdb inside a second PGlite plus initdb.wasm and copies of their heaps: ~450 MB that stayed in the
 // server until some later major GC. A worker thread's heap and WebAssembly memories are unmapped when it ends (no
-// process is spawned: the server runs none). Plain JavaScript, no TypeScript.
+// process is spawned: the server runs none); its ArrayBuffers' malloc'd memory is not. Plain JavaScript, no TypeScript.
 const WORKER = `
 const { workerData } = require('node:worker_threads')
 import(workerData.pglite).then(async ({ PGlite }) => {
@@ -24,21 +25,32 @@ import(workerData.pglite).then(async ({ PGlite }) => {
 })
 `
 
+/**
+ * A migrated data directory the build (scripts/build.mjs) makes beside the compiled code: a new data dir is a copy of
+ * it. The worker's memory is freed to the process, not to the system (~150 MB of RSS stays in malloc's arenas).
+ */
+export const TEMPLATE = fileURLToPath(new URL('./pglite-template', import.meta.url))
+
 /** Makes `dir` a PGlite data directory unless it has anything in it; built beside it and renamed, so a crash leaves no half. */
 export async function initPgliteDir(dir: string): Promise<void> {
   // A directory with anything in it is left to PGlite as before (resume, or its own error).
   if (existsSync(dir) && readdirSync(dir).length > 0) return
   const tmp = `${dir}.initdb`
   rmSync(tmp, { recursive: true, force: true })
+  if (existsSync(`${TEMPLATE}/PG_VERSION`)) cpSync(TEMPLATE, tmp, { recursive: true })
+  else await initdb(tmp)
+  if (existsSync(dir)) rmdirSync(dir) // empty, checked above
+  renameSync(tmp, dir)
+}
+
+async function initdb(tmp: string): Promise<void> {
   const workerData = { pglite: import.meta.resolve('@electric-sql/pglite'), dir: tmp }
   // no execArgv: not the server's loader hooks (tsx); its output is not the server's log
   const worker = new Worker(WORKER, { eval: true, workerData, execArgv: [], stdout: true, stderr: true })
   worker.stdout.resume()
   worker.stderr.resume()
   const code = await new Promise<number>((resolve, reject) => worker.once('error', reject).once('exit', resolve)).catch((e: Error) => {
-    throw new Error(`initdb of ${dir} failed: ${e.message}`)
+    throw new Error(`initdb of ${tmp} failed: ${e.message}`)
   })
-  if (code !== 0 || !existsSync(`${tmp}/PG_VERSION`)) throw new Error(`initdb of ${dir} failed (exit ${code})`)
-  if (existsSync(dir)) rmdirSync(dir) // empty, checked above
-  renameSync(tmp, dir)
+  if (code !== 0 || !existsSync(`${tmp}/PG_VERSION`)) throw new Error(`initdb of ${tmp} failed (exit ${code})`)
 }

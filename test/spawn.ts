@@ -18,9 +18,11 @@ export interface Proc {
 
 const ROOT = new URL('../', import.meta.url).pathname
 
-/** Starts `script` (default server.ts) on a random port and resolves once it listens. */
+/** Starts `script` (default server.ts; a .js file, e.g. the build's dist/server.js, runs without tsx) on a random port and resolves once it listens. */
 export async function spawnServer(env: Record<string, string>, opts: { script?: string; nodeArgs?: string[] } = {}): Promise<Proc> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script ?? 'server.ts'], {
+  const script = opts.script ?? 'server.ts'
+  const loader = script.endsWith('.js') ? [] : ['--import', 'tsx']
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, script], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', MAX_ROOMS_PER_IP_PER_HOUR: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ALLOW_PRIVATE_ENDPOINTS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
