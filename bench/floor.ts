@@ -12,7 +12,7 @@ import postgres from 'postgres'
 import { type Proc, spawnServer } from '../test/spawn.ts'
 import { a2aClient } from './a2a-client.ts'
 import { argValue } from './args.ts'
-import { processCpuMs } from './server.ts'
+import { processCpuMs, serverScript } from './server.ts'
 
 const ROOMS = 16
 const APP = { convene: 'convene-bench', floor: 'floor-bench' } as const
@@ -141,11 +141,11 @@ export async function run(opts: { databaseUrl?: string; sendsPerTurn?: number; r
       url = u.toString()
       env.convene = { DATA_DIR: tmp(), DATABASE_URL: url, PGAPPNAME: APP.convene }
       env.floor = { DATA_DIR: tmp(), DATABASE_URL: url, PGAPPNAME: APP.floor }
-      setup = procs.convene = await spawnServer(env.convene, { nodeArgs: convNodeArgs })
+      setup = procs.convene = await spawnServer(env.convene, { nodeArgs: convNodeArgs, script: serverScript() })
     } else {
       // PGlite is one process per data dir: rooms are made in a template, which each server then gets a copy of.
       template = tmp()
-      setup = procs.convene = await spawnServer({ DATA_DIR: template, DATABASE_URL: '' })
+      setup = procs.convene = await spawnServer({ DATA_DIR: template, DATABASE_URL: '' }, { script: serverScript() })
       env.convene = { DATA_DIR: tmp(), DATABASE_URL: '' }
       env.floor = { DATA_DIR: tmp(), DATABASE_URL: '' }
     }
@@ -160,7 +160,7 @@ export async function run(opts: { databaseUrl?: string; sendsPerTurn?: number; r
       await setup.stop()
       cpSync(template, env.convene.DATA_DIR, { recursive: true })
       cpSync(template, env.floor.DATA_DIR, { recursive: true })
-      procs.convene = await spawnServer(env.convene, { nodeArgs: convNodeArgs })
+      procs.convene = await spawnServer(env.convene, { nodeArgs: convNodeArgs, script: serverScript() })
     }
     // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") applies to Convene, BENCH_FLOOR_NODE_ARGS to the floor
     const floorNodeArgs = (process.env.BENCH_FLOOR_NODE_ARGS ?? '').split(' ').filter(Boolean)
@@ -177,6 +177,7 @@ export async function run(opts: { databaseUrl?: string; sendsPerTurn?: number; r
       const turns = { convene: [] as number[], floor: [] as number[] }
       const cpu = { convene: 0, floor: 0 }
       const dbCpu = { convene: 0, floor: 0 }
+      const clientCpu = { convene: 0, floor: 0 }
       const loads: number[] = []
       const others: number[] = []
       const ours = () => processCpuMs(procs.convene!.child.pid!) + processCpuMs(procs.floor!.child.pid!) + (process.cpuUsage().user + process.cpuUsage().system) / 1000
@@ -186,21 +187,25 @@ export async function run(opts: { databaseUrl?: string; sendsPerTurn?: number; r
         const d0 = admin ? await backendCpu(admin, dbName, APP[w]) : undefined
         const m0 = machineCpuMs()
         const o0 = ours()
+        const b0 = process.cpuUsage()
         const t0 = performance.now()
         const rate = await sends(clients[w]!, rs, perTurn, workers)
         const serverMs = processCpuMs(pid) - c0
+        const b1 = process.cpuUsage(b0)
+        const benchMs = (b1.user + b1.system) / 1000
         const dbMs = admin && d0 ? cpuSince(d0, await backendCpu(admin, dbName, APP[w])) : undefined
         // what other processes on the machine took meanwhile, in % of all its cores
         const other = Math.max(0, (machineCpuMs() - m0 - (ours() - o0) - (dbMs ?? 0)) / ((performance.now() - t0) * os.cpus().length))
         turns[w].push(rate)
         cpu[w] += serverMs
+        clientCpu[w] += benchMs
         if (dbMs !== undefined) dbCpu[w] += dbMs
         loads.push(os.loadavg()[0])
         others.push(other)
         log(
           `${name}, ${w} turn: ${Math.round(rate)} sends/s, server ${Math.round((serverMs * 1000) / perTurn)} µs/send` +
             (dbMs === undefined ? '' : `, PostgreSQL ${Math.round((dbMs * 1000) / perTurn)} µs/send`) +
-            `, others ${Math.round(other * 100)}% CPU, load ${os.loadavg()[0].toFixed(2)}`,
+            `, load generator ${Math.round((benchMs * 1000) / perTurn)} µs/send, others ${Math.round(other * 100)}% CPU, load ${os.loadavg()[0].toFixed(2)}`,
         )
       }
       const perSend = (ms: number) => Math.round((ms * 1000) / (rounds * 2 * perTurn))
@@ -210,7 +215,10 @@ export async function run(opts: { databaseUrl?: string; sendsPerTurn?: number; r
       const ratio = med.convene / med.floor
       const load = `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`
       const othersPct = `${Math.round(Math.min(...others) * 100)}–${Math.round(Math.max(...others) * 100)}%`
-      const cpuText = `${perSend(cpu.convene)} vs ${perSend(cpu.floor)}` + (admin ? `; PostgreSQL ${perSend(dbCpu.convene)} vs ${perSend(dbCpu.floor)}` : '')
+      const cpuText =
+        `${perSend(cpu.convene)} vs ${perSend(cpu.floor)}` +
+        (admin ? `; PostgreSQL ${perSend(dbCpu.convene)} vs ${perSend(dbCpu.floor)}` : '') +
+        `; load generator ${perSend(clientCpu.convene)} vs ${perSend(clientCpu.floor)}`
       log(`${name}: Convene ${turns.convene.map(Math.round).join(' ')}; floor ${turns.floor.map(Math.round).join(' ')} sends/s`)
       log(`${name}: medians Convene ${Math.round(med.convene)}, floor ${Math.round(med.floor)}: Convene/floor ${ratio.toFixed(2)}× (by block ${blocks.map((b) => b.toFixed(2)).join(' ')}); CPU µs/send server ${cpuText}; load ${load}, others ${othersPct}`)
       summary[`floor ${name} send/s per turn, Convene / floor (${backend})`] = `${turns.convene.map(Math.round).join(' ')} / ${turns.floor.map(Math.round).join(' ')}`

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import postgres from 'postgres'
 import type { Proc } from '../test/spawn.ts'
-import { percentile, processCpuMs } from './server.ts'
+import { percentile, processCpuMs, serverScript } from './server.ts'
 import { a2aClient } from './a2a-client.ts'
 import { argValue } from './args.ts'
 
@@ -83,7 +83,7 @@ async function freshStore(tree: string, databaseUrl: string | undefined, admin: 
 async function spawnFrom(tree: string, env: Record<string, string>): Promise<Proc> {
   const { spawnServer } = (await importFrom(tree, 'test/spawn.ts')) as typeof import('../test/spawn.ts')
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  return spawnServer(env, { nodeArgs })
+  return spawnServer(env, { nodeArgs, script: serverScript() })
 }
 
 /** Transactions committed in database `name` so far: with autocommit, about one a statement. */

@@ -5,7 +5,7 @@ const REDACTED = '[redacted]'
 /** Query keys whose values are credentials (matched on the decoded key, any case). */
 const SECRET_KEY = /token|pass|pwd|secret|auth|key|session|credential|sig/i
 /** Log fields (and fields of logged errors) whose value is a credential. */
-const SECRET_FIELD = /^(?:authorization|proxy-authorization|cookie|password|agenttoken|token|secret)$/i
+const SECRET_FIELD = /^(?:authorization|proxy-authorization|cookie|set-cookie|mcp-session-id|password|agenttoken|token|secret)$/i
 /** A room UUID is a bearer secret for protected rooms: its first group stays, for operators. */
 const UUID = /([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
 /** Route tails that may follow a `name:password` segment; any other tail may be the rest of the password. */
@@ -106,23 +106,13 @@ function serializeError(err: unknown, depth = 0): unknown {
   return out
 }
 
+/** Fields the serializers below write (req, res, err): the log formatter leaves them to those. */
+const SERIALIZED = new Set(['req', 'res', 'err'])
+
 /** pino options for the server: JSON, pretty on a terminal, secrets redacted on every line. */
 export function loggerOptions(level: string, pretty = process.stdout.isTTY === true) {
   return {
     level,
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers["proxy-authorization"]',
-        'req.headers.cookie',
-        'req.headers["mcp-session-id"]',
-        '*.agentToken',
-        '*.password',
-        '*.*.agentToken',
-        '*.*.password',
-      ],
-      censor: REDACTED,
-    },
     serializers: {
       req(req: { id?: unknown; method?: string; url?: string; hostname?: string; ip?: string }) {
         return { id: req.id, method: req.method, url: redactUrl(req.url ?? ''), host: req.hostname, remoteAddress: req.ip }
@@ -134,12 +124,13 @@ export function loggerOptions(level: string, pretty = process.stdout.isTTY === t
       err: (err: unknown) => serializeError(err) as { type: string; message: string; stack: string },
     },
     formatters: {
-      // Any other field that holds a string (an endpoint, a URL, a message) is redacted as text.
+      // Every other field: credential fields at any depth, and strings (an endpoint, a URL, a message) as text.
+      // (Not pino's path redaction: its wildcards cost ~10 µs on every request line.)
       log(obj: Record<string, unknown>) {
         let out: Record<string, unknown> | null = null
         for (const [k, v] of Object.entries(obj)) {
-          if (typeof v !== 'string') continue
-          const clean = SECRET_FIELD.test(k) ? REDACTED : redactText(v)
+          if (SERIALIZED.has(k) || (typeof v !== 'string' && (v === null || typeof v !== 'object'))) continue
+          const clean = SECRET_FIELD.test(k) ? REDACTED : scrub(v, 1)
           if (clean !== v) (out ??= { ...obj })[k] = clean
         }
         return out ?? obj

@@ -155,6 +155,8 @@ test('other log lines: URLs in messages and fields, credential fields, and error
   const secret = uniq('Sekr1t')
   app.log.warn({ endpoint: `http://agent.example/hook?token=${secret}`, agentToken: secret }, `push to /rooms/r:${secret}/info/refs failed`)
   app.log.info(`Route GET:/r%3A${secret} not found`)
+  // Credential fields nested in logged objects (what pino's path redaction covered before).
+  app.log.warn({ params: { agentToken: secret, inner: { password: secret } }, headers: { authorization: `Bearer ${secret}`, 'mcp-session-id': secret }, list: [{ token: secret }] }, 'nested')
   const err = Object.assign(new Error(`bad url /r:${secret}`), { headers: { authorization: `Basic ${secret}` }, rawPacket: Buffer.from(secret) })
   app.log.error({ err }, 'request failed')
   app.log.error(new Error(`nested`, { cause: new Error(`at http://u:${secret}@h/x`) }))
@@ -163,4 +165,5 @@ test('other log lines: URLs in messages and fields, credential fields, and error
   assert.equal(out.includes(secret), false, out)
   assert.ok(out.includes('agent.example/hook?token=[redacted]'))
   assert.ok(out.includes('push to /rooms/r:[redacted]/info/refs failed'))
+  assert.ok(out.includes('"inner":{"password":"[redacted]"}'), 'nested fields stay, their secrets go')
 })
