@@ -64,6 +64,22 @@ const compile = (schema: TSchema) => {
   return c
 }
 
+const defaultsOf = new WeakMap<TObject, [string, unknown][] | null>()
+/** The schema's parameter defaults when all are primitives on its own properties (else null: Value.Default's job). */
+function topDefaults(schema: TObject): [string, unknown][] | null {
+  let d = defaultsOf.get(schema)
+  if (d !== undefined) return d
+  d = []
+  for (const [key, prop] of Object.entries(schema.properties as Record<string, Record<string, unknown>>)) {
+    const { default: v, ...rest } = prop
+    if (JSON.stringify(rest).includes('"default"') || (v !== null && typeof v === 'object')) d = null
+    else if (v !== undefined && d) d.push([key, v])
+    if (!d) break
+  }
+  defaultsOf.set(schema, d)
+  return d
+}
+
 /** Coerces, defaults and checks raw parameters; a failure names the parameter. */
 export function validateParams<P extends TObject>(def: ActionDef<P, TObject>, raw: Record<string, unknown>): Static<P> {
   const input: Record<string, unknown> = {}
@@ -73,6 +89,13 @@ export function validateParams<P extends TObject>(def: ActionDef<P, TObject>, ra
     if (v !== undefined && v !== null && v !== '') input[key] = v
     // PostgreSQL text cannot hold NUL: refuse it here rather than fail in the store.
     if (typeof v === 'string' && v.includes('\u0000')) throw errors.invalid(key, 'must not contain NUL characters')
+  }
+  // Parameters that already fit need no conversion: their defaults alone (Convert and Default walk the schema).
+  const defaults = topDefaults(def.params)
+  if (defaults) {
+    const filled = { ...input }
+    for (const [key, v] of defaults) if (!(key in filled)) filled[key] = v
+    if (compile(def.params).Check(filled)) return filled as Static<P>
   }
   const value = Value.Default(def.params, Value.Convert(def.params, input)) as Record<string, unknown>
   const problem = paramProblem(def.params, value)
