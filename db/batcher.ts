@@ -37,19 +37,26 @@ export class Batcher<I, O> {
     })
   }
 
+  private finished(): void {
+    this.running--
+    this.next()
+  }
+
   private start(): void {
     while (this.running < this.slots && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.max)
       this.running++
-      this.run(batch.map((b) => b.item))
-        .then(
-          (out) => batch.forEach((b, i) => (out[i] instanceof Error ? b.reject(out[i]) : b.resolve(out[i] as O))),
-          (err) => batch.forEach((b) => b.reject(err)),
-        )
-        .finally(() => {
-          this.running--
-          this.next()
-        })
+      // The next run starts before this one's callers go on (their replies), so the store is not idle meanwhile.
+      this.run(batch.map((b) => b.item)).then(
+        (out) => {
+          this.finished()
+          batch.forEach((b, i) => (out[i] instanceof Error ? b.reject(out[i]) : b.resolve(out[i] as O)))
+        },
+        (err) => {
+          this.finished()
+          batch.forEach((b) => b.reject(err))
+        },
+      )
     }
   }
 }
