@@ -14,7 +14,8 @@ export interface Database extends Sql {
   readonly kind: 'postgres' | 'pglite'
   /** Runs fn holding a session-level advisory lock on its own connection. */
   withAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T>
-  close(): Promise<void>
+  /** Ends the connections; on PostgreSQL, statements still unanswered after graceMs (default 5 s) fail then. */
+  close(graceMs?: number): Promise<void>
   /** Statements and locks waiting for a connection (always 0 on the embedded store, which queues inside). */
   waiting(): number
   /** Vacuums and analyzes what needs it, where no autovacuum runs (the embedded store); returns what it did. */

@@ -60,6 +60,7 @@ export class PgPool {
     }
   }
 
+  /** timeout: seconds after which the connections are destroyed and every statement still waiting fails. */
   async end(timeout: number): Promise<void> {
     await Promise.all(this.conns.map((c) => c.sql.end({ timeout })))
   }

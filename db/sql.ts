@@ -19,7 +19,9 @@ function openPostgres(url: string, poolSize: number): Database {
   // fetch_types off: postgres.js fetches array types on every new connection from a promise nobody awaits, and a
   // connection made as PostgreSQL goes down rejects it, an unhandled rejection that kills the process. The few array
   // parameters we send go as array literals instead (arrayParam).
-  const pool = new PgPool(url, poolSize, PIPELINE_DEPTH, { onnotice: () => {}, idle_timeout: 60, connect_timeout: 10, fetch_types: false })
+  // backoff: postgres.js waits up to 20 s before each new attempt on a connection that failed, and statements queued
+  // on it try one at a time: during an outage a request waited minutes for its 503, and a close for all of them.
+  const pool = new PgPool(url, poolSize, PIPELINE_DEPTH, { onnotice: () => {}, idle_timeout: 60, connect_timeout: 10, fetch_types: false, backoff: reconnectDelay })
   // A lock holds its connection while fn runs statements of its own: leave those connections.
   const lockGate = new Gate(Math.max(1, Math.floor(poolSize / 2)))
   const wrap = (run: <T>(fn: (q: postgres.Sql | postgres.TransactionSql) => Promise<T>) => Promise<T>): Sql => ({
@@ -50,9 +52,12 @@ function openPostgres(url: string, poolSize: number): Database {
         }),
       ),
     waiting: () => pool.waiting + lockGate.waiting,
-    close: () => pool.end(5),
+    close: (graceMs = 5000) => pool.end(graceMs / 1000),
   }
 }
+
+/** Seconds before a failed connection's next attempt: postgres.js's curve (10 ms, 30 ms, 90 ms, ...), at most 1 s. */
+const reconnectDelay = (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 1)
 
 /** A one-dimensional array as a PostgreSQL array literal: every element quoted, so any text is safe. */
 export function arrayParam(value: unknown): unknown {

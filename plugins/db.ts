@@ -20,6 +20,8 @@ declare module 'fastify' {
 }
 
 const MAINTENANCE_MS = 10_000
+/** How long a close waits on PostgreSQL before giving up on it (server.ts exits anyway after 10 s). */
+const CLOSE_GRACE_MS = 5_000
 
 /** Opens the store (PostgreSQL with DATABASE_URL, else embedded PGlite in DATA_DIR) and migrates it. */
 export default fp<{ config: Config }>(
@@ -46,10 +48,19 @@ export default fp<{ config: Config }>(
           .finally(() => (running = null))
       }, MAINTENANCE_MS).unref()
     }
+    // A close waits CLOSE_GRACE_MS at most on the database (requests in flight, state written back by the other
+    // hooks): then the connections end and whatever still waits on an unreachable database fails at once.
+    let closeBy = 0
+    let giveUp: NodeJS.Timeout | undefined
+    app.addHook('preClose', async () => {
+      closeBy = Date.now() + CLOSE_GRACE_MS
+      if (db.kind === 'postgres') giveUp = setTimeout(() => void db.close(0).catch(() => {}), CLOSE_GRACE_MS).unref()
+    })
     app.addHook('onClose', async () => {
       clearInterval(maintenance)
       await running
-      await db.close()
+      clearTimeout(giveUp)
+      await db.close(closeBy ? Math.max(0, closeBy - Date.now()) : CLOSE_GRACE_MS)
     })
   },
   { name: 'db' },

@@ -70,6 +70,14 @@ export default fp<{ config: Config }>(
       })
     })
 
+    // Node closes the connections idle when close() begins; one whose request was in flight then stays open after
+    // its answer (keep-alive) and held the close for the client's keep-alive time (72 s): those close as they idle.
+    let idleReaper: NodeJS.Timeout | undefined
+    app.addHook('preClose', async () => {
+      idleReaper = setInterval(() => app.server.closeIdleConnections(), 100).unref()
+    })
+    app.addHook('onClose', async () => clearInterval(idleReaper))
+
     app.setErrorHandler((err: HttpError, req, reply) => {
       if (isStoreUnavailable(err)) {
         req.log.warn({ err }, 'store unavailable')

@@ -1,54 +1,68 @@
 // PostgreSQL restarts under traffic: clear 503s meanwhile, no crash, reconnect, the bus re-listens, nothing lost.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { a2a, createRoom, DATABASE_URL, joinRoom, startApp, type TestServer } from '../helpers.ts'
+import { createRoom, DATABASE_URL, joinRoom, startApp, type TestServer } from '../helpers.ts'
 import { SseClient } from '../realtime/sse-client.ts'
+import { Budget, settlesWithin } from './bounded.ts'
 import { throwawayPg, throwawayPgUnavailable } from './pg.ts'
 
 const skip = !DATABASE_URL ? 'PostgreSQL-only (DATABASE_URL unset)' : (throwawayPgUnavailable() ?? false)
+/**
+ * Bounds under CI load (two suites side by side): the test's own waits share WAITS_MS, one wait takes WAIT_MS at most,
+ * an app's close CLOSE_MS; with the cluster's initdb, starts and stops, all stay well inside the test's timeout.
+ */
+const WAITS_MS = 120_000
+const WAIT_MS = 20_000
+const CLOSE_MS = 20_000
 
 /** One send over HTTP: the HTTP status and, for a 200, whether the action succeeded. */
-async function send(srv: TestServer, token: string, text: string) {
+async function send(srv: TestServer, token: string, text: string, budget: Budget) {
   const res = await fetch(`${srv.url}/a2a`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { role: 'user', parts: [{ text }], metadata: { action: 'message.send', agentToken: token } } } }),
-    signal: AbortSignal.timeout(20_000),
+    signal: budget.signal(WAIT_MS),
   })
   const body = (await res.json()) as any
   const msg = body.result?.message ?? body.result
   return { status: res.status, ok: msg?.parts?.[0]?.text === 'Message sent', seq: msg?.parts?.[1]?.data?.seq as number | undefined, body }
 }
 
-test('a PostgreSQL restart during traffic: 503s meanwhile, then reconnect; subscribers on another instance catch up by seq', { skip, timeout: 120_000 }, async (t) => {
+test('a PostgreSQL restart during traffic: 503s meanwhile, then reconnect; subscribers on another instance catch up by seq', { skip, timeout: 240_000 }, async (t) => {
   const pg = await throwawayPg()
   const overrides = { databaseUrl: pg.url, busResyncSeconds: 1 }
-  // After hooks run in the order they are added: the apps close first, while their database is still there.
-  let a: TestServer, b: TestServer
-  try {
-    a = await startApp(t, overrides)
-    b = await startApp(t, overrides)
-  } finally {
-    t.after(() => pg.destroy())
-  }
+  const apps: TestServer[] = []
+  let sub: SseClient | undefined
+  // One after hook, so that a part that fails skips none of the rest: the apps close first, while their database is
+  // still there (and in bounded time if it is not), then the subscriber and the database go, whatever happened.
+  t.after(async () => {
+    const closed = await Promise.all(apps.map((srv) => settlesWithin(srv.app.close(), CLOSE_MS)))
+    sub?.close()
+    pg.destroy()
+    assert.ok(closed.every(Boolean), `every app closed within ${CLOSE_MS} ms`)
+  })
+  const a = await startApp(null, overrides)
+  apps.push(a)
+  const b = await startApp(null, overrides)
+  apps.push(b)
+  const budget = new Budget(WAITS_MS)
   const room = await createRoom(a)
   const bob = await joinRoom(a, room.roomId, 'bob')
-  const sub = await SseClient.open(`${b.url}/api/messages/${room.roomId}/sse?agentToken=${bob}`)
-  t.after(() => sub.close())
+  sub = await SseClient.open(`${b.url}/api/messages/${room.roomId}/sse?agentToken=${bob}`)
   assert.equal(sub.status, 200)
 
   const acked: number[] = []
   for (let i = 0; i < 10; i++) {
-    const r = await send(a, room.token, `before ${i}`)
+    const r = await send(a, room.token, `before ${i}`, budget)
     assert.ok(r.ok)
     acked.push(r.seq!)
   }
 
   pg.stop('fast')
   const during: { status: number; ok: boolean; body: any }[] = []
-  for (let i = 0; i < 5; i++) during.push(await send(a, room.token, `during ${i}`))
+  for (let i = 0; i < 5; i++) during.push(await send(a, room.token, `during ${i}`, budget))
   const probe = async (path: string, init: RequestInit = {}) => {
-    const r = await fetch(`${a.url}${path}`, { ...init, signal: AbortSignal.timeout(20_000) })
+    const r = await fetch(`${a.url}${path}`, { ...init, signal: budget.signal(WAIT_MS) })
     return { status: r.status, text: (await r.text()).slice(0, 300), retry: r.headers.get('retry-after') }
   }
   const others: Record<string, { status: number; text: string; retry: string | null }> = {
@@ -71,20 +85,20 @@ test('a PostgreSQL restart during traffic: 503s meanwhile, then reconnect; subsc
   assert.equal(others.a2a?.retry ?? others.web.retry, '1', 'Retry-After')
   pg.start()
 
-  // Bounded: the pool reconnects on the next query.
+  // Bounded by the budget: the pool reconnects on the next query.
   let back = null
-  for (let i = 0; i < 100 && !back?.ok; i++) {
-    back = await send(a, room.token, `after ${i}`).catch(() => null)
+  for (let i = 0; budget.left() > 0 && !back?.ok; i++) {
+    back = await send(a, room.token, `after ${i}`, budget).catch(() => null)
     if (!back?.ok) await new Promise((r) => setTimeout(r, 100))
   }
   assert.ok(back?.ok, 'sends succeed again after the restart')
   for (let i = 0; i < 10; i++) {
-    const r = await send(a, room.token, `later ${i}`)
+    const r = await send(a, room.token, `later ${i}`, budget)
     assert.ok(r.ok)
     acked.push(r.seq!)
   }
   const last = acked.at(-1)!
-  await sub.until(() => sub.events.some((e) => Number(e.id) >= last), 20_000, `seq ${last} on the other instance`)
+  await sub.until(() => sub.events.some((e) => Number(e.id) >= last), Math.max(1, Math.min(WAIT_MS, budget.left())), `seq ${last} on the other instance`)
   const seqs = sub.events.filter((e) => e.id).map((e) => Number(e.id))
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i), 'no gap, no duplicate')
 })

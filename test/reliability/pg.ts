@@ -1,6 +1,6 @@
-// A throwaway PostgreSQL (initdb + pg_ctl as the postgres user) that tests may stop and start.
+// A throwaway PostgreSQL (initdb + pg_ctl as the postgres user) that tests may stop, start and freeze.
 import { execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -47,6 +47,9 @@ export interface ThrowawayPg {
   url: string
   stop(mode?: 'fast' | 'immediate'): void
   start(): void
+  /** Freezes every process of the cluster (SIGSTOP): connections open but nothing answers, as behind a partition. */
+  pause(): void
+  resume(): void
   destroy(): void
 }
 
@@ -62,6 +65,20 @@ export async function throwawayPg(): Promise<ThrowawayPg> {
   const start = () => run('pg_ctl', ['-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=100`, 'start'])
   start()
   let running = true
+  const paused: number[] = []
+  /** The postmaster and its children (backends, background workers). */
+  const processes = () => {
+    const postmaster = Number(readFileSync(`${dir}/data/postmaster.pid`, 'utf8').split('\n', 1)[0])
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' }).split('\n').filter((l) => l.trim())
+    return [postmaster, ...children.map(Number)]
+  }
+  const resume = () => {
+    for (const pid of paused.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT')
+      } catch {}
+    }
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start() {
@@ -72,7 +89,15 @@ export async function throwawayPg(): Promise<ThrowawayPg> {
       run('pg_ctl', ['-D', `${dir}/data`, '-m', mode, '-w', 'stop'])
       running = false
     },
+    pause() {
+      for (const pid of processes()) {
+        process.kill(pid, 'SIGSTOP')
+        paused.push(pid)
+      }
+    },
+    resume,
     destroy() {
+      resume()
       try {
         if (running) run('pg_ctl', ['-D', `${dir}/data`, '-m', 'immediate', 'stop'])
       } catch {}
