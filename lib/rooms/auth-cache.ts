@@ -29,6 +29,11 @@ export class AuthCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Tokens held (expired ones count until looked up again). */
+  get size(): number {
+    return this.byToken.size
+  }
+
   get(tokenHash: string): Authed | undefined {
     const e = this.byToken.get(tokenHash)
     if (!e) return undefined

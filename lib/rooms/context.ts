@@ -52,6 +52,11 @@ export class RoomContext {
     this.events.onUnsure?.(() => this.auth.clear())
   }
 
+  /** Tokens in this instance's lookup cache. */
+  get cachedTokens(): number {
+    return this.auth.size
+  }
+
   /** `changed`: the room's agents or settings changed (join, leave, kick, role, endpoint, room update). */
   async publish(roomId: string, posted: Posted, changed = false): Promise<void> {
     if (changed) this.auth.dropRoom(roomId)

@@ -157,6 +157,11 @@ export class RoomService {
     return this.#ctx.authenticate(token, roomRef)
   }
 
+  /** Tokens in this instance's lookup cache: only tokens the store knows (tests check that unknown ones earn none). */
+  get cachedTokens(): number {
+    return this.#ctx.cachedTokens
+  }
+
   /** Finds a room by UUID, name, or `name:password` (+ optional separate password). */
   resolveRoom(ref: string, password?: string): Promise<RoomRecord> {
     return this.#rooms.resolve(ref, password)
