@@ -34,6 +34,8 @@ interface Seen {
 const RECENT = 512
 /** Rounds without a ping after which another instance counts as gone. */
 const PEER_ROUNDS = 3
+/** How long after hearing its own hello an instance waits for the running ones' answers before it may count itself alone. */
+const HELLO_ANSWER_MS = 500
 
 /**
  * Several instances on one PostgreSQL: publish = NOTIFY (and local delivery at once), subscribe = LISTEN.
@@ -41,8 +43,10 @@ const PEER_ROUNDS = 3
  * every room this instance knows with the store and emits the seqs it missed. A ping through the database
  * each round detects a dead LISTEN connection and re-listens; the pings also tell each instance who else
  * listens. Alone, an instance publishes nothing: no NOTIFY for nobody (a sixth of a single instance's cost
- * per message). A starting instance says hello at once and publishes through its first two rounds, by
- * when it has heard every live instance's ping.
+ * per message). A starting instance says hello at once and running ones answer it with a ping, so it knows
+ * them within a round trip; it publishes until HELLO_ANSWER_MS after its hello came back (or two rounds, if
+ * it never does). A peer that did not answer (its LISTEN down meanwhile) is known at its next ping; until
+ * then its resync brings it what it missed.
  */
 export class PgBus extends LocalBus {
   private readonly known = new Map<string, Seen>()
@@ -50,11 +54,13 @@ export class PgBus extends LocalBus {
   private readonly channel: string
   private sub: { unlisten(): Promise<void> } | null = null
   private timer: NodeJS.Timeout | null = null
+  private pingSeq = 0
   private pingSent = 0
   private pingHeard = 0
+  /** Until when this instance cannot know it is alone (no peer heard): it publishes meanwhile. */
+  private unsureUntil = 0
   /** Other instances on the channel: id → when it counts as gone unless it pings again. */
   private readonly peers = new Map<string, number>()
-  private startedAt = 0
   private readonly now: () => number
   private ticking = false
   private closed = false
@@ -71,9 +77,9 @@ export class PgBus extends LocalBus {
   }
 
   async start(): Promise<void> {
-    this.startedAt = this.now()
+    this.unsureUntil = this.now() + 2 * this.opts.resyncMs
     await this.listen()
-    await this.ping() // hello: instances already running publish to us from now on
+    await this.ping(true) // hello: instances already running publish to us from now on, and answer
     this.timer = setInterval(() => void this.tick(), this.opts.resyncMs)
     this.timer.unref()
   }
@@ -106,7 +112,7 @@ export class PgBus extends LocalBus {
 
   /** Whether anyone else may be listening: a peer heard lately, or too soon after start to know. */
   private heard(): boolean {
-    return this.now() - this.startedAt < 2 * this.opts.resyncMs || this.peerCount() > 0
+    return this.now() < this.unsureUntil || this.peerCount() > 0
   }
 
   private async flush(): Promise<void> {
@@ -168,9 +174,11 @@ export class PgBus extends LocalBus {
     )
   }
 
-  private async ping() {
-    await this.opts.pubsub.notify(this.channel, `p:${this.me}:${this.pingSent + 1}:${this.opts.resyncMs}`)
-    this.pingSent++
+  /** `p:<id>:<n>:<round ms>[:h]`; h (hello) asks the others to answer with a ping of theirs. */
+  private async ping(hello = false) {
+    const n = ++this.pingSeq
+    await this.opts.pubsub.notify(this.channel, `p:${this.me}:${n}:${this.opts.resyncMs}${hello ? ':h' : ''}`)
+    this.pingSent = Math.max(this.pingSent, n)
   }
 
   private async relisten() {
@@ -184,10 +192,15 @@ export class PgBus extends LocalBus {
 
   private onNotify(payload: string) {
     if (payload.startsWith('p:')) {
-      const [, who, n, rounds] = payload.split(':')
-      if (who === this.me) this.pingHeard = Math.max(this.pingHeard, Number(n))
-      // A peer's pings come at its own pace (older versions did not say theirs).
-      else if (who) this.peers.set(who, this.now() + PEER_ROUNDS * (Number(rounds) || this.opts.resyncMs))
+      const [, who, n, rounds, hello] = payload.split(':')
+      if (who === this.me) {
+        this.pingHeard = Math.max(this.pingHeard, Number(n))
+        if (hello) this.unsureUntil = Math.min(this.unsureUntil, this.now() + HELLO_ANSWER_MS)
+      } else if (who) {
+        // A peer's pings come at its own pace (older versions did not say theirs).
+        this.peers.set(who, this.now() + PEER_ROUNDS * (Number(rounds) || this.opts.resyncMs))
+        if (hello && !this.closed) void this.ping().catch((err) => this.opts.log.warn({ err }, 'event bus hello answer failed'))
+      }
       return
     }
     const bar = payload.indexOf('|')

@@ -124,7 +124,7 @@ test('multi-instance: the bus re-listens after its connection is killed and catc
   assert.equal(new Set(seen.map((e) => e.seq)).size, seen.length, 'each seq once')
 })
 
-test('multi-instance: an instance alone publishes no NOTIFY; one that starts is heard at once and published to', { skip }, async (t) => {
+test('multi-instance: an instance alone publishes no NOTIFY half a second after its hello; one that starts is heard and answered at once, and both publish to each other', { skip }, async (t) => {
   const pg = postgres(DATABASE_URL!, { max: 4, onnotice: () => {} })
   t.after(() => pg.end({ timeout: 1 }))
   const channel = `convene_test_${process.pid}_${Date.now()}`
@@ -162,30 +162,44 @@ test('multi-instance: an instance alone publishes no NOTIFY; one that starts is 
     return { b, events, until }
   }
   const a = bus()
+  const echo = a.until(() => true)
   await a.b.start()
   await a.b.publish({ roomId: 'r', seq: 1 })
   assert.deepEqual(a.events, ['r:1'], 'too soon after start to know it is alone: publishes')
-  now += 2 * ROUND
+  await echo // its hello came back: answers from running instances would be on their way
+  now += 499
   await a.b.publish({ roomId: 'r', seq: 2 })
-  assert.deepEqual(a.events, ['r:1'], 'alone: no NOTIFY')
+  assert.deepEqual(a.events, ['r:1', 'r:2'], 'still waiting for answers: publishes')
+  now += 2
+  await a.b.publish({ roomId: 'r', seq: 3 })
+  assert.deepEqual(a.events, ['r:1', 'r:2'], 'alone, half a second after its hello came back (not two rounds): no NOTIFY')
   assert.equal(a.b.peerCount(), 0)
 
   const b = bus()
   const hello = a.until(() => a.b.peerCount() === 1)
+  const answer = b.until(() => b.b.peerCount() === 1)
   await b.b.start()
   await hello
+  await answer // a answered b's hello at once: b knows a long before a's next round
   const got: RoomEvent[] = []
   const arrived = new Promise<void>((r) => b.b.subscribe((e) => (got.push(e), r())))
-  await a.b.publish({ roomId: 'r', seq: 3 })
-  assert.deepEqual(a.events, ['r:1', 'r:3'])
+  await a.b.publish({ roomId: 'r', seq: 4 })
+  assert.deepEqual(a.events, ['r:1', 'r:2', 'r:4'])
   await arrived
-  assert.deepEqual(got, [{ roomId: 'r', seq: 3 }])
+  assert.deepEqual(got, [{ roomId: 'r', seq: 4 }])
+  now += 501 // past b's hello window: b publishes because it knows a
+  const toA: RoomEvent[] = []
+  const reached = new Promise<void>((r) => a.b.subscribe((e) => (toA.push(e), r())))
+  await b.b.publish({ roomId: 'q', seq: 1 })
+  assert.deepEqual(b.events, ['q:1'])
+  await reached
+  assert.deepEqual(toA, [{ roomId: 'q', seq: 1 }])
 
   // b goes silent: three of its rounds later a is alone again
   now += 3 * ROUND + 1
   assert.equal(a.b.peerCount(), 0)
-  await a.b.publish({ roomId: 'r', seq: 4 })
-  assert.deepEqual(a.events, ['r:1', 'r:3'])
+  await a.b.publish({ roomId: 'r', seq: 5 })
+  assert.deepEqual(a.events, ['r:1', 'r:2', 'r:4'])
 })
 
 test('multi-instance: GET /metrics tells how many other instances share the event bus', { skip }, async (t) => {
