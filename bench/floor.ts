@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
+import { SEARCH_VECTOR } from '../db/rows.ts'
 import { type Proc, spawnServer } from '../test/spawn.ts'
 import { a2aClient } from './a2a-client.ts'
 import { argValue } from './args.ts'
@@ -20,7 +21,8 @@ type Who = keyof typeof APP
 
 /**
  * The obvious insert: one message a statement, the room's seq bumped under its row lock, the sender's cursor moved
- * past its own message when it had read everything before (the project's own statement when issue 19 was written).
+ * past its own message when it had read everything before (the project's own statement when issue 19 was written;
+ * since migration 013 it fills the search vector that was a generated column then).
  */
 const OBVIOUS_INSERT = `WITH r AS (
     UPDATE rooms SET last_seq = last_seq + 1,
@@ -31,8 +33,8 @@ const OBVIOUS_INSERT = `WITH r AS (
     UPDATE agents a SET cursor = CASE WHEN a.cursor = r.last_seq - 1 THEN r.last_seq ELSE a.cursor END
     FROM r WHERE a.id = $4::uuid
   ), ins AS (
-    INSERT INTO messages (room_id, seq, id, sender, sender_id, body, created_at)
-    SELECT $1, r.last_seq, $2, $3, $4, $5, $6 FROM r RETURNING seq
+    INSERT INTO messages (room_id, seq, id, sender, sender_id, body, created_at, search)
+    SELECT $1, r.last_seq, $2, $3, $4, $5, $6, ${SEARCH_VECTOR('$5::text', '$1::uuid')} FROM r RETURNING seq
   )
   SELECT seq FROM ins`
 

@@ -15,6 +15,7 @@ import os, { tmpdir } from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
 import { migrate } from '../db/migrate.ts'
+import { SEARCH_VECTOR } from '../db/rows.ts'
 import { openDatabase } from '../db/sql.ts'
 import type { Database } from '../db/database.ts'
 import { spawnServer, type Proc } from '../test/spawn.ts'
@@ -155,21 +156,22 @@ async function fill(db: Database, perRoom: number, burst: number, log: (s: strin
          SELECT g, b.*, (hashint4(g * 131 + b.ord::int) & 1023) % 100 AS kind, 3 + (hashint4(g * 131 + b.ord::int + 7) & 1023) % 58 AS len
          FROM generate_series($1::int, $2::int) g CROSS JOIN bench_rooms b
        )
-       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at)
-       SELECT id, base + g, gen_random_uuid(),
-         CASE WHEN kind >= 98 THEN 'room-bot' WHEN kind >= 93 OR g % 2 = 0 THEN 'alice' ELSE 'bob' END,
-         CASE WHEN kind >= 98 THEN NULL WHEN kind >= 93 OR g % 2 = 0 THEN alice ELSE bob END,
-         CASE WHEN kind BETWEEN 93 AND 97 THEN 'bob' END,
-         CASE WHEN kind BETWEEN 93 AND 97 THEN bob END,
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, search)
+       SELECT x.*, ${SEARCH_VECTOR('x.body', 'x.room_id')} FROM (
+       SELECT id AS room_id, base + g AS seq, gen_random_uuid() AS id,
+         CASE WHEN kind >= 98 THEN 'room-bot' WHEN kind >= 93 OR g % 2 = 0 THEN 'alice' ELSE 'bob' END AS sender,
+         CASE WHEN kind >= 98 THEN NULL WHEN kind >= 93 OR g % 2 = 0 THEN alice ELSE bob END AS sender_id,
+         CASE WHEN kind BETWEEN 93 AND 97 THEN 'bob' END AS recipient,
+         CASE WHEN kind BETWEEN 93 AND 97 THEN bob END AS recipient_id,
          CASE WHEN kind >= 98 THEN 'alice pushed ' || (1 + g % 5) || ' commit(s) to main: ' ELSE '' END ||
          array_to_string(ARRAY(
            SELECT CASE WHEN r < 0.03 THEN (${paths})[1 + floor(random() * ${PATHS.length})::int]
                        WHEN r < 0.05 THEN '#' || floor(random() * 5000)::int
                        ELSE (${words})[1 + floor(${WORDS.length} * random() ^ 3)::int] END
            FROM (SELECT random() AS r, w FROM generate_series(1, len) w) x
-         ), ' '),
-         now() - interval '30 days' + (g::float8 / $3::int) * interval '30 days'
-       FROM src ORDER BY (g - 1) / $4::int, ord, g`,
+         ), ' ') AS body,
+         now() - interval '30 days' + (g::float8 / $3::int) * interval '30 days' AS created_at
+       FROM src ORDER BY (g - 1) / $4::int, ord, g) x`,
       [from, to, perRoom, burst],
     )
     log(`filled ${to}/${perRoom} messages per room (${Math.round((performance.now() - t0) / 1000)} s)`)

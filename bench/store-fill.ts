@@ -1,6 +1,7 @@
 /** Fills a stopped server's store with N messages in a few statements, as if it had carried that traffic for a while. */
 import type { Database } from '../db/database.ts'
 import { migrate } from '../db/migrate.ts'
+import { SEARCH_VECTOR } from '../db/rows.ts'
 import { openDatabase } from '../db/sql.ts'
 
 /** Agents' prose around code, cut at varying offsets and lengths into bodies of 20–320 characters. */
@@ -52,13 +53,14 @@ async function fill(tx: Pick<Database, 'query'>, roomIds: string[], n: number) {
        SELECT i, r.*, i % 10 = 0 OR i % 10 = 5 AS dm, CASE WHEN i % 10 = 5 OR i % 3 = 1 THEN 'peer' ELSE 'bench' END AS who
        FROM generate_series(0, $2::bigint - 1) i JOIN r ON r.k = i % $3
      )
-     INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at)
-     SELECT g.id, base + i / $3 + 1, gen_random_uuid(), who, CASE who WHEN 'bench' THEN bench ELSE peer END,
-       CASE WHEN dm THEN (CASE who WHEN 'bench' THEN 'peer' ELSE 'bench' END) END,
-       CASE WHEN dm THEN (CASE who WHEN 'bench' THEN peer ELSE bench END) END,
-       substr($4::text, (1 + (i * 37) % 300)::int, (20 + (i * 7919) % 300)::int),
-       span.t0 + span.d * ((i + 1)::float8 / $2)
-     FROM g, span`,
+     INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, search)
+     SELECT x.*, ${SEARCH_VECTOR('x.body', 'x.room_id')} FROM (
+     SELECT g.id AS room_id, base + i / $3 + 1 AS seq, gen_random_uuid() AS id, who AS sender, CASE who WHEN 'bench' THEN bench ELSE peer END AS sender_id,
+       CASE WHEN dm THEN (CASE who WHEN 'bench' THEN 'peer' ELSE 'bench' END) END AS recipient,
+       CASE WHEN dm THEN (CASE who WHEN 'bench' THEN peer ELSE bench END) END AS recipient_id,
+       substr($4::text, (1 + (i * 37) % 300)::int, (20 + (i * 7919) % 300)::int) AS body,
+       span.t0 + span.d * ((i + 1)::float8 / $2) AS created_at
+     FROM g, span) x`,
     [ids, n, roomIds.length, PROSE.repeat(2)],
   )
   await tx.query(

@@ -3,7 +3,7 @@ import { isStoreUnavailable } from '../lib/errors.ts'
 import { SenderGoneError, type NewMessage, type Notice, type Posted, type Store } from '../lib/store.ts'
 import { Batcher } from './batcher.ts'
 import type { Database, Row, Sql } from './database.ts'
-import { MSG_COLS, toMessage, VISIBLE } from './rows.ts'
+import { MSG_COLS, SEARCH_VECTOR, toMessage, VISIBLE } from './rows.ts'
 
 const LONE_SURROGATE = /\p{Cs}/gu
 
@@ -42,8 +42,9 @@ export async function insertMessages(q: Sql, ms: NewMessage[]): Promise<(Posted 
      ), numbered AS (
        SELECT ok.*, r.base, r.base + row_number() OVER (PARTITION BY ok.room ORDER BY ok.i) AS seq FROM ok JOIN r ON r.id = ok.room
      ), ins AS (
-       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, mentions)
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, search, mentions)
        SELECT n.room, n.seq, n.id, n.sender, n.sender_id, n.recipient, n.recipient_id, n.body, n.at, n.reply_to, n.thread_id, n.ack, n.kind,
+         ${SEARCH_VECTOR('n.body', 'n.room')},
          -- candidates that are names of the room's agents now, in the order they were mentioned
          CASE WHEN n.cands IS NULL THEN NULL ELSE NULLIF(ARRAY(
            SELECT g.name FROM agents g WHERE g.room_id = n.room AND g.name = ANY(n.cands) ORDER BY array_position(n.cands, g.name)
@@ -98,8 +99,8 @@ async function insertOne(q: Sql, m: NewMessage): Promise<Posted | null> {
        WHERE a.id IN ($4::uuid, $6::uuid) AND ($6::uuid IS NOT NULL OR a.id = $4::uuid)
        RETURNING a.id, a.cursor = r.last_seq AS caught_up
      ), ins AS (
-       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, mentions)
-       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13,
+       INSERT INTO messages (room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, ack_required, sender_kind, search, mentions)
+       SELECT $1, r.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, ${SEARCH_VECTOR('$7::text', '$1::uuid')},
          CASE WHEN $11::text[] IS NULL THEN NULL ELSE NULLIF(ARRAY(
            SELECT g.name FROM agents g WHERE g.room_id = $1 AND g.name = ANY($11::text[]) ORDER BY array_position($11::text[], g.name)
          ), '{}') END

@@ -28,9 +28,13 @@ test('rooms idle past ROOM_TTL_DAYS expire with their agents and messages; activ
   now += 6 * 86_400_000
   await a2a(srv, 'message.send', { agentToken: active.token }, { text: 'still here' })
   now += 2 * 86_400_000
+  const stored = async (roomId: string) => Number((await srv.app.db.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE room_id = $1', [roomId]))[0].n)
+  assert.ok((await stored(idle.roomId)) > 0, 'the idle room has its join notice')
   const expired = await srv.app.rooms.reapIdleRooms()
   assert.ok(expired.includes(idle.roomId))
   assert.ok(!expired.includes(active.roomId))
+  assert.equal(await stored(idle.roomId), 0, "the expired room's messages are deleted with it")
+  assert.ok((await stored(active.roomId)) >= 2)
   assert.match((await a2a(srv, 'room.info', {}, { contextId: idle.roomId })).text, /^Error: Room not found/)
   assert.match((await a2a(srv, 'message.send', { agentToken: idle.token }, { text: 'x' })).text, /^Error: Invalid agentToken/)
   assert.equal((await a2a(srv, 'room.info', {}, { contextId: active.roomId })).data.roomId, active.roomId)
