@@ -6,11 +6,10 @@ export const ROOM_COLS = 'id, name, password_hash, description, type, created_at
 export const AGENT_COLS = 'id, room_id, name, token_hash, role, endpoint, cursor, joined_at, joined_seq, kind'
 export const MSG_COLS = 'room_id, seq, id, sender, sender_id, recipient, recipient_id, body, created_at, reply_to, thread_id, mentions, ack_required, sender_kind'
 /**
- * messages.search for a message (migration 007's configuration): its body, plus one lexeme for its room that every
- * search ANDs in. Every insert into messages fills it (migration 013: no longer generated).
+ * messages.search for a message: its body (migration 007's configuration), plus one lexeme for its room that every
+ * search ANDs in. The expression is the SQL function messages_search_vector (migration 013), which the planner inlines.
  */
-export const SEARCH_VECTOR = (body: string, roomId: string): string =>
-  `to_tsvector('english', ${body}) || array_to_tsvector(ARRAY['room ' || (${roomId})::text])`
+export const SEARCH_VECTOR = (body: string, roomId: string): string => `messages_search_vector(${body}, ${roomId})`
 /** A message is visible to agent $1: broadcast, or a DM it sent or received. */
 export const VISIBLE = '(m.recipient_id IS NULL OR m.recipient_id = $1 OR m.sender_id = $1)'
 

@@ -73,6 +73,16 @@ describe('message.search', () => {
     assert.deepEqual(bodies(await search(alice, 'joined')).sort(), ['bob joined the room', 'eve joined the room'])
   })
 
+  test('a message stored without a search vector (an older instance mid-upgrade, a hand-written INSERT) is found too', async () => {
+    const { roomId, alice } = await chatRoom()
+    await srv.app.db.query(
+      `WITH r AS (UPDATE rooms SET last_seq = last_seq + 1, public_count = public_count + 1 WHERE id = $1 RETURNING last_seq)
+       INSERT INTO messages (room_id, seq, id, sender, body, created_at) SELECT $1, r.last_seq, gen_random_uuid(), 'room-bot', $2, $3 FROM r`,
+      [roomId, 'the nightly zeppelin migration finished', tick()],
+    )
+    assert.deepEqual(bodies(await search(alice, 'zeppelin migrations')), ['the nightly zeppelin migration finished'])
+  })
+
   test('from, since, until, limit and offset', async () => {
     const { alice, bob } = await chatRoom()
     const sent: { seq: number; timestamp: string; from: string }[] = []
