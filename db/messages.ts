@@ -133,8 +133,8 @@ type MessageQueries = Pick<Store, 'postMessage' | 'readUnread' | 'rewindCursor' 
 /**
  * Messages in one batched statement; one statement in flight. (Two in flight on PostgreSQL queue on the same room
  * locks and halve the batches, and a statement costs ~300 µs of PostgreSQL CPU before its ~14 µs a message: 1 slot
- * took its CPU a send from ~69 to ~50 µs and sends/s from ~8,400 to ~9,800. Two in flight on disjoint rooms, by
- * room, measured within the noise: +5% in 16 rooms.)
+ * took its CPU a send from ~69 to ~50 µs and sends/s from ~8,400 to ~9,800. Two in flight on disjoint rooms gained
+ * nothing beyond the noise and took more PostgreSQL CPU a send: half the messages for the same fixed cost.)
  */
 const SEND_BATCH = 64
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { SEARCH_VECTOR } from '../../db/rows.ts'
 import { a2a, createRoom, DATABASE_URL, startApp } from '../helpers.ts'
 
 const embeddedOnly = { skip: DATABASE_URL !== undefined && 'embedded only: PostgreSQL runs its own autovacuum' }
@@ -9,8 +8,8 @@ test('the embedded store analyzes what grew, so history reads the newest message
   const srv = await startApp(t, {}, { listen: false })
   const { roomId, token } = await createRoom(srv)
   await srv.app.db.query(
-    `INSERT INTO messages (room_id, seq, id, sender, body, created_at, search)
-     SELECT $1, g, gen_random_uuid(), 'filler', 'hello', now(), ${SEARCH_VECTOR("'hello'", '$1::uuid')} FROM generate_series(2, 5001) g`,
+    `INSERT INTO messages (room_id, seq, id, sender, body, created_at)
+     SELECT $1, g, gen_random_uuid(), 'filler', 'hello', now() FROM generate_series(2, 5001) g`,
     [roomId],
   )
   await srv.app.db.query('UPDATE rooms SET last_seq = 5001, public_count = public_count + 5000 WHERE id = $1', [roomId])
